@@ -19,7 +19,7 @@ _EXPORTS = {
     "launch.local": ["Launcher"],
     "launch.review": ["review_and_launch"],
     "launch.slurm": ["SlurmLauncher"],
-    "launch.state": ["status", "resume"],
+    "launch.resume": ["status", "resume"],
     "collate": ["collate", "Output", "FileInfo", "FileType", "JSONFile", "NumpyFile", "load_arrays"],
     "archive": ["archive", "verify", "reproduce", "compare"],
     "specfile": ["load_spec", "Sweep"],

@@ -1,0 +1,171 @@
+"""Run one task: the code path every launcher shares.
+
+The local launcher calls `start` and `finish` in-process (no extra Python
+per task); a Slurm array task runs `python -m sweep.worker ROOT OFFSET`,
+which calls the same two functions around a blocking wait.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import layout
+
+STDERR_TAIL_LINES = 10
+
+
+@dataclass
+class Task:
+    """One attempt of one task, from start to its record."""
+
+    root: str
+    batch_name: str
+    tid: int
+    attempt: int
+    argv: list[str]
+    run_dir: str | None = None
+    stdout: str = ""
+    stderr: str = ""
+    proc: subprocess.Popen | None = None
+    started: float = 0.0
+    record: dict = field(default_factory=dict)
+    timed_out: bool = False
+    interrupted: bool = False
+
+
+def read_task(root: str, tid: int) -> dict:
+    """The `{"tid", "argv", "run_dir"}` line of one task from tasks.jsonl."""
+    with open(layout.tasks_file(root)) as f:
+        for line in f:
+            entry = json.loads(line)
+            if entry["tid"] == tid:
+                return entry
+    raise KeyError("tid %d is not in %s" % (tid, layout.tasks_file(root)))
+
+
+def _move_aside(root: str, run_dir: str | None, attempt: int) -> None:
+    """A run directory left by an unfinished attempt is moved to attempts/ so the task can start clean."""
+    if not run_dir:
+        return
+    path = os.path.join(root, run_dir)
+    if os.path.lexists(path):
+        os.makedirs(layout.attempts_dir(root), exist_ok=True)
+        os.replace(path, os.path.join(layout.attempts_dir(root), "%s.attempt%d" % (run_dir, attempt)))
+
+
+def start(task: Task, extra: dict | None = None) -> Task:
+    """Start the task's process with its streams redirected, in its own process group; record it running."""
+    task.stdout, task.stderr = layout.stream_paths(task.root, task.batch_name, task.tid, task.attempt,
+                                                   time.strftime("%H%M%S"))
+    _move_aside(task.root, task.run_dir, task.attempt)
+    env = dict(os.environ)
+    env[layout.TASK_ENV] = "%s::%d::%d" % (task.root, task.tid, task.attempt)
+    task.started = time.time()
+    task.record = {"tid": task.tid, "attempt": task.attempt, "state": "running", "started": task.started,
+                   "host": platform.node(), "stdout": os.path.relpath(task.stdout, task.root),
+                   "stderr": os.path.relpath(task.stderr, task.root), "run_dir": task.run_dir}
+    if extra:
+        task.record.update(extra)
+    with open(task.stdout, "wb") as out, open(task.stderr, "wb") as err:
+        try:
+            task.proc = subprocess.Popen(task.argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                         env=env, start_new_session=True)
+        except OSError as exc:
+            err.write(("sweep: cannot start %s: %s\n" % (task.argv[0], exc.strerror)).encode())
+            task.proc = None
+    if task.proc is not None:
+        task.record["pid"] = task.proc.pid
+        layout.write_json_atomic(layout.record_path(task.root, task.tid, task.attempt), task.record, fsync=False)
+    return task
+
+
+def stderr_tail(path: str, lines: int = STDERR_TAIL_LINES) -> list[str]:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - 8192))
+            data = f.read()
+    except OSError:
+        return []
+    return data.decode(errors="replace").splitlines()[-lines:]
+
+
+def finish(task: Task, returncode: int | None) -> dict:
+    """Write the task's final record atomically (after fsyncing its stdout) and return it."""
+    ended = time.time()
+    rec = task.record
+    rec.update(ended=ended, duration=ended - task.started, exit_code=None, signal=None)
+    if task.proc is None:
+        state = "failed"
+        rec["exit_code"] = 127
+    elif task.interrupted:
+        state = "interrupted"
+    elif task.timed_out:
+        state = "timeout"
+    elif returncode == 0:
+        state = "done"
+    else:
+        state = "failed"
+    if returncode is not None and returncode < 0:
+        rec["signal"] = signal.Signals(-returncode).name if -returncode in signal.valid_signals() else -returncode
+    elif returncode is not None:
+        rec["exit_code"] = returncode
+    rec["state"] = state
+    if state != "done":
+        rec["stderr_tail"] = stderr_tail(os.path.join(task.root, rec["stderr"]))
+    try:  # results printed to stdout must be on disk before the record says done
+        fd = os.open(os.path.join(task.root, rec["stdout"]), os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+    layout.write_json_atomic(layout.record_path(task.root, task.tid, task.attempt), rec)
+    return rec
+
+
+def kill_group(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Slurm array task: `python -m sweep.worker ROOT OFFSET [ATTEMPT]`; tid = OFFSET + SLURM_ARRAY_TASK_ID."""
+    argv = sys.argv[1:] if argv is None else argv
+    root, offset = argv[0], int(argv[1])
+    attempt = int(argv[2]) if len(argv) > 2 else 0
+    tid = offset + int(os.environ.get("SLURM_ARRAY_TASK_ID", "0"))
+    entry = read_task(root, tid)
+    batch_name = layout.find_batch_name(root) or "sweep"
+    task = Task(root, batch_name, tid, attempt, entry["argv"], entry.get("run_dir"))
+    extra = {"slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+             "slurm_array_job_id": os.environ.get("SLURM_ARRAY_JOB_ID"),
+             "slurm_array_task_id": os.environ.get("SLURM_ARRAY_TASK_ID")}
+
+    def on_term(signum: int, frame: Any) -> None:  # scancel or the time limit: pass it on, record it
+        task.interrupted = signum == signal.SIGTERM and not os.environ.get("SWEEP_TIMEOUT_IS_TERM")
+        if task.proc is not None:
+            kill_group(task.proc, signum)
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    start(task, extra)
+    rc = task.proc.wait() if task.proc is not None else 127
+    rec = finish(task, rc)
+    return 0 if rec["state"] == "done" else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
