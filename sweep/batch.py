@@ -179,13 +179,13 @@ def _load_analysis(spec: str | Callable | None, script: str) -> tuple[Callable |
         return spec, None
     target, colon, func = spec.rpartition(":")
     if not colon or not target or not func:
-        raise SweepError("analysis %r: expected MODULE:FUNC or FILE.py:FUNC" % spec)
+        raise SweepError("run-batch: analysis %r: expected MODULE:FUNC or FILE.py:FUNC" % spec)
     if target.endswith(".py"):
         path = os.path.abspath(target)
         if os.path.exists(path) and os.path.samefile(path, script):
             return None, func
         if not os.path.isfile(path):
-            raise SweepError("analysis %r: no such file %s" % (spec, target))
+            raise SweepError("run-batch: analysis %r: no such file %s" % (spec, target))
         modspec = importlib.util.spec_from_file_location("_sweep_analysis", path)
         module = importlib.util.module_from_spec(modspec)
         modspec.loader.exec_module(module)
@@ -193,10 +193,10 @@ def _load_analysis(spec: str | Callable | None, script: str) -> tuple[Callable |
         try:
             module = importlib.import_module(target)
         except ImportError as exc:
-            raise SweepError("analysis %r: cannot import module %s: %s" % (spec, target, exc)) from None
+            raise SweepError("run-batch: analysis %r: cannot import module %s: %s" % (spec, target, exc)) from None
     fn = getattr(module, func, None)
     if not callable(fn):
-        raise SweepError("analysis %r: %s has no function %r" % (spec, target, func))
+        raise SweepError("run-batch: analysis %r: %s has no function %r" % (spec, target, func))
     return fn, None
 
 

@@ -53,8 +53,8 @@ def _check_keys(table: dict, valid: tuple, where: str, path: str) -> None:
         if key not in valid:
             close = difflib.get_close_matches(key, valid, n=1)
             hint = ("did you mean %r? " % close[0]) if close else ""
-            raise SpecError("%s: unknown key %s%s; %svalid keys: %s"
-                            % (path, where, key, hint, ", ".join(valid)))
+            raise SpecError("%s: unknown key %r; %svalid keys: %s"
+                            % (path, where + key, hint, ", ".join(valid)))
 
 
 class _ExprEvaluator:
