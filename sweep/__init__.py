@@ -20,7 +20,7 @@ _EXPORTS = {
     "launch.review": ["review_and_launch"],
     "launch.slurm": ["SlurmLauncher"],
     "launch.resume": ["status", "resume"],
-    "collate": ["collate", "Output", "FileInfo", "FileType", "JSONFile", "NumpyFile", "load_arrays"],
+    "collation": ["collate", "Output", "FileInfo", "FileType", "JSONFile", "NumpyFile", "load_arrays"],
     "archive": ["archive", "verify", "reproduce", "compare"],
     "specfile": ["load_spec", "Sweep"],
     "errors": ["SweepError", "SpecError"],

@@ -234,7 +234,7 @@ def cmd_cancel(ns: argparse.Namespace) -> int:
 
 
 def cmd_collate(ns: argparse.Namespace) -> int:
-    from .collate import collate_cli
+    from .collation import collate_cli
 
     return collate_cli(ns.roots, ns.output, ns.times)
 

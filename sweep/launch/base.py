@@ -250,6 +250,6 @@ def report(outcome: Outcome, stream: Any = None, collate: bool = True) -> None:
         print("%d task(s) not started (--fail-fast). Resume with: sweep resume %s" % (outcome.not_started, rel),
               file=stream)
     if collate and c.get("done"):
-        from ..collate import write_root_table
+        from ..collation import write_root_table
 
         write_root_table(root.path, stream)

@@ -137,7 +137,7 @@ def _collate_root(root: str, use_cache: bool = True) -> "Any":
 
     r = statemod.load_root(root)
     files = _root_files(r.path, r.batch_name, r.tasks)
-    sig = (CACHE_VERSION, _signature(r.path, files))
+    sig = (CACHE_VERSION, r.path, _signature(r.path, files))  # the path: cached rows hold absolute paths
     cache = layout.collate_cache_path(r.path)
     if use_cache:
         try:
@@ -196,6 +196,7 @@ def _build_root_table(r: Any, statemod: Any) -> tuple[Any, list[str]]:
             if not os.path.isdir(full):
                 if ts.state == "done":
                     problem, book["_status"] = "run directory missing: %s" % run_dir, "missing"
+                    results_file = root
             elif os.path.isfile(results_file):
                 results, problem = _read_lines_json(results_file)
                 if problem:
