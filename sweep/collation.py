@@ -43,6 +43,14 @@ def _read_lines_json(path: str) -> tuple[list[dict], str | None]:
     rows: list[dict] = []
     with open(path, "rb") as f:
         data = f.read()
+    lines = [ln for ln in data.split(b"\n") if ln.strip()]
+    try:  # one parse per file; the line-by-line pass below only runs to locate a problem
+        rows = json.loads(b"[" + b",".join(lines) + b"]")
+        if all(isinstance(r, dict) for r in rows):
+            return rows, None
+        rows = []
+    except ValueError:
+        pass
     loads = json.loads
     for i, line in enumerate(data.split(b"\n"), 1):
         if not line.strip():
@@ -125,7 +133,6 @@ def _root_files(root: str, batch: str, tasks: dict) -> list[str]:
     for entry in tasks.values():
         if entry.get("run_dir"):
             files.append(os.path.join(entry["run_dir"], layout.RESULTS_FILE))
-            files.append(os.path.join(entry["run_dir"], layout.RUN_RECORD))
     return files
 
 
@@ -136,10 +143,10 @@ def _collate_root(root: str, use_cache: bool = True) -> "Any":
     from .launch import state as statemod
 
     r = statemod.load_root(root)
-    files = _root_files(r.path, r.batch_name, r.tasks)
-    sig = (CACHE_VERSION, r.path, _signature(r.path, files))  # the path: cached rows hold absolute paths
     cache = layout.collate_cache_path(r.path)
     if use_cache:
+        files = _root_files(r.path, r.batch_name, r.tasks)
+        sig = (CACHE_VERSION, r.path, _signature(r.path, files))  # the path: cached rows hold absolute paths
         try:
             with open(cache, "rb") as f:
                 cached_sig, cached = pickle.load(f)

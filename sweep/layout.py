@@ -85,6 +85,17 @@ def record_path(root: str, tid: int, attempt: int) -> str:
 RECORD_RE = re.compile(r"tid_(\d+)\.(\d+)\.json$")
 
 
+ROOT_TOKEN = "{sweep_root}"  # stands for the root's own path in tasks.jsonl, so moved roots resume correctly
+
+
+def portable_argv(argv: list[str], root: str) -> list[str]:
+    return [a.replace(root, ROOT_TOKEN) for a in argv]
+
+
+def local_argv(argv: list[str], root: str) -> list[str]:
+    return [a.replace(ROOT_TOKEN, root) for a in argv]
+
+
 def jobs_file(root: str) -> str:
     return os.path.join(root, "jobs.json")
 
@@ -177,11 +188,13 @@ def simname(script: str, time_str: str, tag: str = "", prefix: str = "") -> str:
 
 
 def write_atomic(path: str, text: str, fsync: bool = True) -> None:
-    """Write to a temporary name in the same directory, fsync, rename: readers see old or new, never half."""
-    d = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=os.path.basename(path))
+    """Write to a temporary name in the same directory, fsync, rename: readers see old or new, never half.
+
+    The temporary name is fixed (`.<name>.tmp`): every file here has a single writer.
+    """
+    tmp = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".tmp")
     try:
-        with os.fdopen(fd, "w") as f:
+        with open(tmp, "w") as f:
             f.write(text)
             if fsync:
                 f.flush()

@@ -76,7 +76,7 @@ def start(task: Task, extra: dict | None = None) -> Task:
         task.record.update(extra)
     with open(task.stdout, "wb") as out, open(task.stderr, "wb") as err:
         try:
-            task.proc = subprocess.Popen(task.argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+            task.proc = subprocess.Popen(layout.local_argv(task.argv, task.root), stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                                          env=env, start_new_session=True)
         except OSError as exc:
             err.write(("sweep: cannot start %s: %s\n" % (task.argv[0], exc.strerror)).encode())

@@ -316,3 +316,23 @@ def test_status_lists_counts_and_failed_tids(tmp_path):
     r = run_sweep("status", the_root(tmp_path))
     assert r.returncode == 0
     assert "  done 1, failed 1" in r.stdout and "Not completed after running: 1" in r.stdout
+
+
+def test_resume_of_a_moved_root_writes_inside_its_new_location(tmp_path):
+    flag = tmp_path / "flag"
+    write(tmp_path / "flaky.py", "import os, param\nfrom sweep import global_params as p\n"
+          "p.add(x=param.Integer(1))\nif p.x == 2 and not os.path.exists(%r):\n"
+          "    open(%r, 'w').close()\n    raise RuntimeError('first attempt fails')\n"
+          "def results():\n    return {'y': p.x}\n" % (str(flag), str(flag)))
+    write(tmp_path / "f.toml", '[space]\nexpr = "List(\'x\', [1, 2])"\n[run]\nscript = "flaky.py"\ntimes = [1]\n')
+    r = run_sweep("run", "f.toml", "--output-directory", "out", "--quiet", cwd=tmp_path)
+    assert r.returncode == 1
+    old = the_root(tmp_path)
+    new = str(tmp_path / "moved")
+    os.rename(old, new)
+    r = run_sweep("resume", new, "--quiet")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not os.path.exists(old)
+    df = sweep.collate(new)
+    assert df["y"].tolist() == [1, 2] and df["_run_dir"].str.startswith(new).all()
+    assert os.listdir(os.path.join(new, "attempts"))  # the failed attempt's run directory, kept aside

@@ -18,9 +18,11 @@ INTERRUPT_GRACE = 4.0  # seconds the children get to exit after an interrupt bef
 _WAKE = -1
 
 
-def _wait_and_post(proc: Any, tid: int, events: queue.SimpleQueue) -> None:
-    proc.wait()
-    events.put(tid)
+def _wait_and_finish(task: worker.Task, events: queue.SimpleQueue) -> None:
+    """In a thread per task: wait for the exit, write the record (its fsyncs off the main thread), post it."""
+    returncode = task.proc.wait()
+    task.record = worker.finish(task, returncode)
+    events.put(task.tid)
 
 
 def dispatch(root: str, batch_name: str, todo: list[tuple[int, int]], tasks: dict[int, dict], *,
@@ -46,9 +48,9 @@ def dispatch(root: str, batch_name: str, todo: list[tuple[int, int]], tasks: dic
         for sig in (signal.SIGINT, signal.SIGTERM):
             handlers[sig] = signal.signal(sig, on_signal)
 
-    def settle(task: worker.Task, returncode: int | None) -> None:
+    def settle(task: worker.Task) -> None:
         nonlocal stopping
-        rec = worker.finish(task, returncode)
+        rec = task.record
         deadlines.pop(task.tid, None)
         if rec["state"] == "done":
             outcome.done += 1
@@ -68,10 +70,11 @@ def dispatch(root: str, batch_name: str, todo: list[tuple[int, int]], tasks: dic
                 entry = tasks[tid]
                 task = worker.start(worker.Task(root, batch_name, tid, attempt, entry["argv"], entry.get("run_dir")))
                 if task.proc is None:
-                    settle(task, None)
+                    task.record = worker.finish(task, None)
+                    settle(task)
                     continue
                 running[tid] = task
-                threading.Thread(target=_wait_and_post, args=(task.proc, tid, events), daemon=True).start()
+                threading.Thread(target=_wait_and_finish, args=(task, events), daemon=True).start()
                 if timeout:
                     deadlines[tid] = time.monotonic() + timeout
             progress.update(outcome.done, outcome.failed, len(running))
@@ -84,14 +87,14 @@ def dispatch(root: str, batch_name: str, todo: list[tuple[int, int]], tasks: dic
             except queue.Empty:
                 tid = None
             if tid is not None and tid != _WAKE:
-                task = running.pop(tid)
-                settle(task, task.proc.returncode)
+                settle(running.pop(tid))
             now = time.monotonic()
             for tid, deadline in list(deadlines.items()):
                 if now >= deadline:
                     task = running[tid]
-                    worker.kill_group(task.proc, signal.SIGKILL if task.timed_out else signal.SIGTERM)
-                    task.timed_out = True
+                    sig = signal.SIGKILL if task.timed_out else signal.SIGTERM
+                    task.timed_out = True  # before the signal: the waiting thread reads it once the task exits
+                    worker.kill_group(task.proc, sig)
                     deadlines[tid] = now + TERM_GRACE
         if caught:
             _terminate_all(running, events, settle)
@@ -127,10 +130,10 @@ def _terminate_all(running: dict[int, worker.Task], events: queue.SimpleQueue, s
                 break
             continue
         if tid in running:
-            task = running.pop(tid)
-            settle(task, task.proc.returncode)
+            settle(running.pop(tid))
     for task in list(running.values()):  # unkillable: record it anyway
-        settle(task, task.proc.poll())
+        task.record = worker.finish(task, task.proc.poll())
+        settle(task)
 
 
 class Launcher(BaseLauncher):

@@ -151,7 +151,7 @@ def extend(root: str, sweep: Any, launcher: str | None = None, **settings: Any) 
         start = max(r.specs) + 1
         with open(layout.tasks_file(r.path), "a") as tasks:
             for tid, spec in enumerate(new_specs, start):
-                tasks.write(json.dumps({"tid": tid, "argv": sweep.command(spec, tid, info),
+                tasks.write(json.dumps({"tid": tid, "argv": layout.portable_argv(sweep.command(spec, tid, info), r.path),
                                         "run_dir": sweep.command.run_dir(spec, tid, info)}) + "\n")
                 todo.append((tid, 0))
         Log.write_log(layout.log_path(r.path, r.batch_name), new_specs)
