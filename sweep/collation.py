@@ -155,7 +155,8 @@ def _collate_root(root: str, use_cache: bool = True) -> "Any":
         except (OSError, ValueError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
             pass
     df, problems = _build_root_table(r, statemod)
-    if use_cache:
+    # A root still in flight can change without a file changing (Slurm queue states): cache only settled roots.
+    if use_cache and not df["_status"].isin(["pending", "running"]).any():
         try:
             layout.write_atomic_bytes(cache, pickle.dumps((sig, df), protocol=pickle.HIGHEST_PROTOCOL))
         except OSError:
@@ -169,6 +170,10 @@ def _build_root_table(r: Any, statemod: Any) -> tuple[Any, list[str]]:
     root = r.path
     records = statemod.read_records(root)
     states = statemod.task_states(r, records)
+    if r.sweep.get("launcher") == "slurm":
+        from .launch.slurm import refine_states
+
+        refine_states(r, states)
     lancet_streams = _stream_paths(root) if not r.tasks else {}
     problems: list[str] = []
     params: list[str] = []

@@ -27,6 +27,7 @@ TOP_KEYS = ("name", "description", "tag", "space", "run", "launcher")
 SPACE_KEYS = ("expr", "constants")
 RUN_KEYS = ("script", "times", "analysis", "allow_unused", "abbreviations", "max_name_length",
             "command", "posargs", "short_prefix", "long_prefix")
+SLURM_KEYS = ("partition", "time", "mem", "cpus_per_task", "account", "qos", "max_running", "sbatch_args", "setup")
 LAUNCHER_KEYS = ("kind", "max_concurrency", "output_directory", "retries", "timeout", "fail_fast",
                  "timestamp_format", "slurm")
 
@@ -181,6 +182,7 @@ def _load_toml(path: str) -> Sweep:
     _check_keys(space_t, SPACE_KEYS, "space.", path)
     _check_keys(run_t, RUN_KEYS, "run.", path)
     _check_keys(launcher_t, LAUNCHER_KEYS, "launcher.", path)
+    _check_keys(_table(launcher_t, "slurm", path), SLURM_KEYS, "launcher.slurm.", path)
 
     name = data.get("name") or os.path.splitext(os.path.basename(path))[0]
     if not isinstance(name, str):

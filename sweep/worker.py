@@ -39,6 +39,7 @@ class Task:
     record: dict = field(default_factory=dict)
     timed_out: bool = False
     interrupted: bool = False
+    state: str | None = None  # set when the final state is known from outside (Slurm)
 
 
 def read_task(root: str, tid: int) -> dict:
@@ -107,6 +108,8 @@ def finish(task: Task, returncode: int | None) -> dict:
     if task.proc is None:
         state = "failed"
         rec["exit_code"] = 127
+    elif task.state:
+        state = task.state
     elif task.interrupted:
         state = "interrupted"
     elif task.timed_out:
@@ -141,28 +144,72 @@ def kill_group(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
         pass
 
 
+def next_attempt(root: str, tid: int) -> int:
+    prefix = "tid_%d." % tid
+    try:
+        names = os.listdir(layout.records_dir(root))
+    except OSError:
+        return 0
+    attempts = [int(m.group(2)) for n in names if n.startswith(prefix) for m in [layout.RECORD_RE.match(n)] if m]
+    return max(attempts) + 1 if attempts else 0
+
+
+def _seconds(text: str) -> float | None:
+    """Slurm durations: [days-]hours:minutes:seconds."""
+    days, _, rest = text.rpartition("-")
+    parts = rest.split(":")
+    if not all(p.isdigit() for p in parts):
+        return None
+    value = 0.0
+    for p in parts:
+        value = value * 60 + int(p)
+    return value + (int(days) * 86400 if days.isdigit() else 0)
+
+
+def _slurm_signal_reason() -> str:
+    """Why Slurm signalled this task: its time limit ran out, or it was cancelled (else interrupted).
+
+    At the moment of the signal the job is often still COMPLETING; `sweep status` settles the rest
+    from Slurm's final state.
+    """
+    job = os.environ.get("SLURM_JOB_ID")
+    try:
+        out = subprocess.run(["scontrol", "show", "job", "-o", job or ""], capture_output=True, text=True,
+                             timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return "interrupted"
+    fields = dict(p.split("=", 1) for p in out.split() if "=" in p)
+    state = fields.get("JobState", "")
+    limit, run = _seconds(fields.get("TimeLimit", "")), _seconds(fields.get("RunTime", ""))
+    if state in ("TIMEOUT", "DEADLINE") or (limit and run is not None and run >= limit):
+        return "timeout"
+    return "cancelled" if state == "CANCELLED" else "interrupted"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Slurm array task: `python -m sweep.worker ROOT OFFSET [ATTEMPT]`; tid = OFFSET + SLURM_ARRAY_TASK_ID."""
+    """Slurm array task: `python -m sweep.worker ROOT OFFSET`; tid = OFFSET + SLURM_ARRAY_TASK_ID."""
     argv = sys.argv[1:] if argv is None else argv
     root, offset = argv[0], int(argv[1])
-    attempt = int(argv[2]) if len(argv) > 2 else 0
     tid = offset + int(os.environ.get("SLURM_ARRAY_TASK_ID", "0"))
     entry = read_task(root, tid)
     batch_name = layout.find_batch_name(root) or "sweep"
-    task = Task(root, batch_name, tid, attempt, entry["argv"], entry.get("run_dir"))
+    task = Task(root, batch_name, tid, next_attempt(root, tid), entry["argv"], entry.get("run_dir"))
     extra = {"slurm_job_id": os.environ.get("SLURM_JOB_ID"),
              "slurm_array_job_id": os.environ.get("SLURM_ARRAY_JOB_ID"),
              "slurm_array_task_id": os.environ.get("SLURM_ARRAY_TASK_ID")}
+    signalled: list[int] = []
 
-    def on_term(signum: int, frame: Any) -> None:  # scancel or the time limit: pass it on, record it
-        task.interrupted = signum == signal.SIGTERM and not os.environ.get("SWEEP_TIMEOUT_IS_TERM")
+    def on_signal(signum: int, frame: Any) -> None:  # scancel or the time limit: pass it on, record why
+        signalled.append(signum)
         if task.proc is not None:
             kill_group(task.proc, signum)
 
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     start(task, extra)
     rc = task.proc.wait() if task.proc is not None else 127
+    if signalled:
+        task.state = _slurm_signal_reason()
     rec = finish(task, rc)
     return 0 if rec["state"] == "done" else 1
 
