@@ -21,7 +21,7 @@ _EXPORTS = {
     "launch.slurm": ["SlurmLauncher"],
     "launch.resume": ["status", "resume"],
     "collation": ["collate", "Output", "FileInfo", "FileType", "JSONFile", "NumpyFile", "load_arrays"],
-    "archive": ["archive", "verify", "reproduce", "compare"],
+    "archives": ["archive", "verify", "reproduce", "compare"],
     "specfile": ["load_spec", "Sweep"],
     "errors": ["SweepError", "SpecError"],
 }

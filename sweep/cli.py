@@ -240,7 +240,7 @@ def cmd_collate(ns: argparse.Namespace) -> int:
 
 
 def cmd_archive(ns: argparse.Namespace) -> int:
-    from .archive import archive
+    from .archives import archive
 
     path = archive(ns.root, ns.output, arrays=not ns.no_arrays)
     print(path)
@@ -248,19 +248,19 @@ def cmd_archive(ns: argparse.Namespace) -> int:
 
 
 def cmd_verify(ns: argparse.Namespace) -> int:
-    from .archive import verify_cli
+    from .archives import verify_cli
 
     return verify_cli(ns.archive)
 
 
 def cmd_reproduce(ns: argparse.Namespace) -> int:
-    from .archive import reproduce_cli
+    from .archives import reproduce_cli
 
     return reproduce_cli(ns)
 
 
 def cmd_compare(ns: argparse.Namespace) -> int:
-    from .archive import compare_cli
+    from .archives import compare_cli
 
     return compare_cli(ns.a, ns.b, rtol=ns.rtol, atol=ns.atol)
 

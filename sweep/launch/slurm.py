@@ -67,7 +67,7 @@ class SlurmLauncher(BaseLauncher):
             raise SweepError("slurm: sbatch not found on PATH; is this a Slurm cluster?")
 
     def _run(self, root: str, todo: list[tuple[int, int]]) -> Outcome:
-        return submit(statemod.load_root(root), todo, self.settings(), fresh=True)
+        return submit(statemod.load_root(root), todo, dict(self.settings(), quiet=self.quiet), fresh=True)
 
 
 def max_array_size() -> int:
