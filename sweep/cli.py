@@ -124,6 +124,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_reproduce)
 
+    p = sub.add_parser("plot", help="a figure of a result against the varying keys (needs sweep[plot])",
+                       description="Plot a result against a varying key (one line per --hue value, one panel per "
+                                   "--col value), a heatmap over two numeric keys, or a saved array over two keys.")
+    p.add_argument("root", metavar="ROOT")
+    p.add_argument("--y", metavar="RESULT", help="the result to plot (with --array: the key of the rows)")
+    p.add_argument("--x", metavar="KEY", help="the key on the x axis (default: the fastest-varying key)")
+    p.add_argument("--hue", metavar="KEY", help="one line per value of this key")
+    p.add_argument("--col", metavar="KEY", help="one panel per value of this key")
+    p.add_argument("--time", default="last", metavar="T|last", help="analysis time to plot (default: the last)")
+    p.add_argument("--aggregate", action="append", default=[], metavar="KEY",
+                   help="average over this key (e.g. seeds), with a band for the spread")
+    p.add_argument("--heatmap", action="store_true", help="a heatmap over numeric --x and --hue")
+    p.add_argument("--array", metavar="NAME", help="show a saved array as a grid of images over --x and --y keys")
+    p.add_argument("-o", "--output", metavar="FILE", help=".png, .svg or .pdf (default: in the root)")
+    p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("report", help="one self-contained HTML page about a sweep (needs sweep[plot])")
+    p.add_argument("root", metavar="ROOT")
+    p.add_argument("-o", "--output", metavar="FILE.html", help="default: report.html in the root")
+    p.set_defaults(func=cmd_report)
+
     p = sub.add_parser("compare", help="compare two sweeps run by run")
     p.add_argument("a", metavar="ROOT_A")
     p.add_argument("b", metavar="ROOT_B")
@@ -257,6 +278,18 @@ def cmd_reproduce(ns: argparse.Namespace) -> int:
     from .archives import reproduce_cli
 
     return reproduce_cli(ns)
+
+
+def cmd_plot(ns: argparse.Namespace) -> int:
+    from .plot import plot_cli
+
+    return plot_cli(ns)
+
+
+def cmd_report(ns: argparse.Namespace) -> int:
+    from .plot import report_cli
+
+    return report_cli(ns)
 
 
 def cmd_compare(ns: argparse.Namespace) -> int:
