@@ -12,7 +12,6 @@ import tempfile
 import time
 
 import sweep
-from sweep import layout
 from sweep.launch import state as statemod
 from sweep.launch.slurm import load_jobs, max_array_size, wait_for
 

@@ -303,13 +303,7 @@ def run_batch(script: str, times: Any = None, analysis_fn: str | Callable | None
     times = resolve_times(times)
     analysis, analysis_in_script = _load_analysis(analysis_fn, script)
 
-    outdir = os.path.abspath(output_directory or layout.default_output_directory())
-    try:
-        os.makedirs(outdir, exist_ok=True)
-    except OSError as exc:
-        raise SweepError("run-batch: cannot create output directory %s: %s" % (outdir, exc.strerror)) from None
-    if not os.access(outdir, os.W_OK | os.X_OK):
-        raise SweepError("run-batch: cannot write to output directory %s" % outdir)
+    outdir = layout.make_output_directory(output_directory or layout.default_output_directory(), "run-batch: ")
 
     time_str = name_time or _time.strftime(name_time_format)
     name = layout.run_dir_name(script, params, time_str=time_str, tag=tag, prefix=dirname_prefix,

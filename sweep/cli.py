@@ -6,7 +6,7 @@ import argparse
 import os
 import shlex
 import sys
-from typing import Callable, Sequence
+from typing import Sequence
 
 from .errors import SweepError
 
@@ -223,11 +223,6 @@ def cmd_run_batch(ns: argparse.Namespace) -> int:
         return 1
     print(rdir)
     return 0
-
-
-def _launch_settings(ns: argparse.Namespace) -> dict:
-    keys = ("output_directory", "max_concurrency", "retries", "fail_fast", "timeout", "quiet")
-    return {k: getattr(ns, k) for k in keys if getattr(ns, k, None) is not None}
 
 
 def cmd_run(ns: argparse.Namespace) -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import re
 import sys
 import warnings
 from collections import namedtuple
@@ -19,7 +18,6 @@ from typing import Any, Iterable
 
 from . import layout
 from .errors import SweepError
-from .filetypes import FileInfo, FileType, JSONFile, NumpyFile  # noqa: F401  (Lancet names)
 
 CACHE_VERSION = 2
 ARRAY_KEY = "__array__"
@@ -138,8 +136,6 @@ def _root_files(root: str, batch: str, tasks: dict) -> list[str]:
 
 def _collate_root(root: str, use_cache: bool = True) -> "Any":
     """The table of one root as a DataFrame (all times), from the cache when nothing changed."""
-    import pandas as pd
-
     from .launch import state as statemod
 
     r = statemod.load_root(root)
@@ -158,7 +154,7 @@ def _collate_root(root: str, use_cache: bool = True) -> "Any":
     # A root still in flight can change without a file changing (Slurm queue states): cache only settled roots.
     if use_cache and not df["_status"].isin(["pending", "running"]).any():
         try:
-            layout.write_atomic_bytes(cache, pickle.dumps((sig, df), protocol=pickle.HIGHEST_PROTOCOL))
+            layout.write_atomic(cache, pickle.dumps((sig, df), protocol=pickle.HIGHEST_PROTOCOL), fsync=False)
         except OSError:
             pass  # a read-only root still collates
     return df, problems

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
-from typing import Any, Callable
+from typing import Any
 
 import param
 

@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from typing import Any, Iterable
 
 DEFAULT_TIMESTAMP_FORMAT = "%Y-%m-%d_%H%M"
@@ -187,15 +186,15 @@ def simname(script: str, time_str: str, tag: str = "", prefix: str = "") -> str:
 # --- atomic writes --------------------------------------------------------------
 
 
-def write_atomic(path: str, text: str, fsync: bool = True) -> None:
+def write_atomic(path: str, data: str | bytes, fsync: bool = True) -> None:
     """Write to a temporary name in the same directory, fsync, rename: readers see old or new, never half.
 
     The temporary name is fixed (`.<name>.tmp`): every file here has a single writer.
     """
     tmp = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".tmp")
     try:
-        with open(tmp, "w") as f:
-            f.write(text)
+        with open(tmp, "wb" if isinstance(data, bytes) else "w") as f:
+            f.write(data)
             if fsync:
                 f.flush()
                 os.fsync(f.fileno())
@@ -208,6 +207,20 @@ def write_atomic(path: str, text: str, fsync: bool = True) -> None:
         raise
 
 
+def make_output_directory(path: str, who: str = "") -> str:
+    """Create (if needed) a directory that outputs go into; bad ones are one-line errors."""
+    from .errors import SweepError
+
+    path = os.path.abspath(path)
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise SweepError("%scannot create output directory %s: %s" % (who, path, exc.strerror)) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise SweepError("%scannot write to output directory %s" % (who, path))
+    return path
+
+
 def write_json_atomic(path: str, data: Any, fsync: bool = True) -> None:
     write_atomic(path, json.dumps(data, indent=1, default=str) + "\n", fsync=fsync)
 
@@ -216,17 +229,3 @@ def read_json(path: str) -> Any:
     with open(path) as f:
         return json.load(f)
 
-
-def write_atomic_bytes(path: str, data: bytes) -> None:
-    d = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

@@ -36,3 +36,13 @@ def listing(path):
         for n in dirnames + filenames:
             out.append(os.path.relpath(os.path.join(dirpath, n), path))
     return sorted(out)
+
+
+@pytest.fixture(scope="session")
+def example_root(tmp_path_factory):
+    """The example sweep (specs/tiny.toml), run once per session; copy it before changing anything."""
+    out = tmp_path_factory.mktemp("example")
+    r = run_sweep("run", os.path.join(SPECS, "tiny.toml"), "--output-directory", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    [name] = os.listdir(out)
+    return str(out / name)

@@ -11,16 +11,12 @@ import pytest
 import sweep
 from sweep import layout
 from sweep.errors import SweepError
-from conftest import SPECS, listing, run_sweep, write
+from conftest import listing, run_sweep
 
 
-@pytest.fixture(scope="module")
-def example(tmp_path_factory):
-    out = tmp_path_factory.mktemp("example")
-    r = run_sweep("run", os.path.join(SPECS, "tiny.toml"), "--output-directory", out / "o", "--quiet")
-    assert r.returncode == 0, r.stderr
-    [name] = os.listdir(out / "o")
-    return str(out / "o" / name)
+@pytest.fixture
+def example(example_root):
+    return example_root
 
 
 def test_round_trip_archive_delete_reproduce_compare(example, tmp_path):

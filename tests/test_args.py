@@ -1,6 +1,5 @@
 """The Args algebra: Lancet's semantics, reprs, laziness and our extensions."""
 import io
-import json
 import os
 import tracemalloc
 from contextlib import redirect_stdout

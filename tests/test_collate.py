@@ -15,13 +15,9 @@ from sweep.collation import CollateWarning
 from conftest import SPECS, run_sweep, write
 
 
-@pytest.fixture(scope="module")
-def tiny_root(tmp_path_factory):
-    out = tmp_path_factory.mktemp("tiny")
-    r = run_sweep("run", os.path.join(SPECS, "tiny.toml"), "--output-directory", out, "--quiet")
-    assert r.returncode == 0, r.stderr
-    [name] = os.listdir(out)
-    return os.path.join(out, name)
+@pytest.fixture
+def tiny_root(example_root):
+    return example_root
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """sweep plot and sweep report render real files from the example sweep."""
 import base64
-import json
 import os
 import shutil
 import subprocess
@@ -10,19 +9,15 @@ from html.parser import HTMLParser
 import pytest
 
 from sweep import layout
-from conftest import SPECS, run_sweep, write
+from conftest import run_sweep, write
 
 matplotlib = pytest.importorskip("matplotlib")
 from matplotlib import image as mpimg  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def example(tmp_path_factory):
-    out = tmp_path_factory.mktemp("plots")
-    r = run_sweep("run", os.path.join(SPECS, "tiny.toml"), "--output-directory", out / "o", "--quiet")
-    assert r.returncode == 0, r.stderr
-    [name] = os.listdir(out / "o")
-    return str(out / "o" / name)
+@pytest.fixture
+def example(example_root):
+    return example_root
 
 
 def png_shape(path):

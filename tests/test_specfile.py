@@ -9,7 +9,7 @@ ALLOWED = "use Args, Range, List, Log, FilePattern, Zip, Identity, literals, +, 
 
 
 def show_error(tmp_path, text, name="bad.toml"):
-    path = write(tmp_path / name, text)
+    write(tmp_path / name, text)
     before = listing(tmp_path)
     r = run_sweep("show", name, cwd=tmp_path)
     assert r.returncode == 2, r.stdout + r.stderr

@@ -8,7 +8,7 @@ import platform
 import shutil
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import param
@@ -31,7 +31,6 @@ class Outcome:
     interrupted: str | None = None  # the signal's name
     duration: float = 0.0
     submitted: bool = False  # slurm: queued and not waited for
-    failures: list = field(default_factory=list)
 
     @property
     def exit_status(self) -> int:
@@ -109,13 +108,7 @@ class BaseLauncher(param.Parameterized):
         self.command.verify(self.args)
 
     def _create_root(self) -> str:
-        parent = os.path.abspath(os.path.join(self.output_directory, *self.subdir))
-        try:
-            os.makedirs(parent, exist_ok=True)
-        except OSError as exc:
-            raise SweepError("cannot create output directory %s: %s" % (parent, exc.strerror)) from None
-        if not os.access(parent, os.W_OK | os.X_OK):
-            raise SweepError("cannot write to output directory %s" % parent)
+        parent = layout.make_output_directory(os.path.join(self.output_directory, *self.subdir))
         stamp = time.strftime(self.timestamp_format, tuple(self.timestamp))
         for n in range(1, 10000):  # two sweeps in the same minute get distinct roots
             root = os.path.join(parent, layout.root_dir_name(stamp, self.batch_name, n))

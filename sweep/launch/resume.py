@@ -8,7 +8,7 @@ import signal
 import time
 from typing import Any
 
-from .. import layout, worker
+from .. import layout
 from ..errors import SweepError
 from . import state as statemod
 from .base import Outcome, finalize, write_launcher_pid
