@@ -336,3 +336,36 @@ def test_resume_of_a_moved_root_writes_inside_its_new_location(tmp_path):
     df = sweep.collate(new)
     assert df["y"].tolist() == [1, 2] and df["_run_dir"].str.startswith(new).all()
     assert os.listdir(os.path.join(new, "attempts"))  # the failed attempt's run directory, kept aside
+
+
+@pytest.mark.parametrize("name", sorted(n for n in os.listdir(SPECS) if n.endswith(".toml")
+                                        and "slurm" not in n))
+def test_every_local_example_spec_runs(name, tmp_path):
+    """psweep's rule: every example runs (the Slurm example runs in test_slurm.py)."""
+    r = run_sweep("run", os.path.join(SPECS, name), "--output-directory", tmp_path, "--quiet")
+    assert r.returncode == 0, r.stdout + r.stderr
+    root = the_root(tmp_path, ".")
+    df = sweep.collate(root)
+    assert (df["_status"] == "done").all() and len(df) >= len(open(os.path.join(
+        root, layout.find_batch_name(root) + ".log")).read().splitlines())
+    results = [c for c in df.columns if not c.startswith("_") and c not in sweep.Log(
+        os.path.join(root, layout.find_batch_name(root) + ".log")).specs[0]]
+    assert results and not df[results].isna().all().any()
+
+
+def test_review_and_launch_refuses_an_existing_root(tmp_path):
+    args, cmd = sweep.List("x", [1]), sweep.ShellCommand("true")
+    ts = tuple(time.localtime())
+    stamp = time.strftime(layout.DEFAULT_TIMESTAMP_FORMAT, ts)
+    os.makedirs(tmp_path / ("%s-taken" % stamp))
+
+    @sweep.review_and_launch(output_directory=str(tmp_path), review=False)
+    def launch():
+        return sweep.Launcher("taken", args, cmd, timestamp=ts, quiet=True)
+
+    with pytest.raises(SweepError, match="review_and_launch: root directory already exists: "):
+        launch()
+    answers = iter(["n", "n"])
+    reviewed = sweep.review_and_launch(output_directory=str(tmp_path), input_fn=lambda prompt: next(answers))
+    assert reviewed(lambda: sweep.Launcher("fresh", args, cmd, quiet=True))() is False
+    assert not any(n.endswith("-fresh") for n in os.listdir(tmp_path))
