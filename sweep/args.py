@@ -455,8 +455,8 @@ class FilePattern(Args):
         full = os.path.join(base, os.path.expanduser(pattern))
         glob_parts, regex_parts, converters = [], [], {}
         for literal, field, spec, _conv in string.Formatter().parse(full):
-            glob_parts.append(glob.escape(literal))
-            regex_parts.append(re.escape(literal))
+            glob_parts.append(literal)  # glob wildcards (* and ?) outside fields work as in Lancet
+            regex_parts.append(re.escape(literal).replace(r"\*", "[^/]*").replace(r"\?", "[^/]"))
             if field is None:
                 continue
             if not field.isidentifier():

@@ -1,0 +1,30 @@
+"""Code written for Lancet runs with `import sweep as lancet` (the Lancet tutorial's first example)."""
+import os
+import shutil
+
+import pytest
+
+import sweep as lancet
+
+
+@pytest.mark.skipif(shutil.which("factor") is None, reason="coreutils' factor not installed")
+def test_lancet_tutorial_prime_quintuplet(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    example_name = "prime_quintuplet"
+    integers = lancet.Range("integer", 100, 115, steps=16, fp_precision=0)
+    factor_cmd = lancet.ShellCommand(executable="factor", posargs=["integer"])
+    lancet.Launcher(example_name, integers, factor_cmd, output_directory="output", quiet=True)()
+
+    output_files = lancet.FilePattern("filename", "./output/*-prime_quintuplet*/streams/*.o*")
+    assert len(output_files) == 16
+    assert all(os.path.isabs(s["filename"]) for s in output_files.specs)
+    lines = sorted(open(s["filename"]).read().strip() for s in output_files.specs)
+    assert "101: 101" in lines and "103: 103" in lines and "100: 2 2 5 5" in lines
+
+    log = lancet.Log([os.path.join(root, f) for root, _, fs in os.walk("output") for f in fs
+                      if f.endswith(".log")][0])
+    assert [s["integer"] for s in log.specs] == list(range(100, 116))
+    assert log.varying_keys == ["integer", "tid"]
+    [launch] = lancet.Output("output")
+    assert launch.tids == list(range(16)) and launch.specs[1] == {"integer": 101}
+    assert open(launch.stdout[3]).read().strip() == "103: 103"
