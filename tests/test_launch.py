@@ -369,3 +369,17 @@ def test_review_and_launch_refuses_an_existing_root(tmp_path):
     reviewed = sweep.review_and_launch(output_directory=str(tmp_path), input_fn=lambda prompt: next(answers))
     assert reviewed(lambda: sweep.Launcher("fresh", args, cmd, quiet=True))() is False
     assert not any(n.endswith("-fresh") for n in os.listdir(tmp_path))
+
+
+def test_resume_refuses_while_the_launcher_is_alive(tmp_path):
+    spec = shell_spec(tmp_path, "List('x', [1, 2, 3]) * Args(sleep=30)")
+    p = subprocess.Popen([sys.executable, "-m", "sweep", "run", spec, "--quiet"], cwd=tmp_path,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    root = _wait_for_running(tmp_path, 2)
+    r = run_sweep("resume", root)
+    assert r.returncode == 2
+    assert r.stderr == ("sweep: %s: the sweep is still running (launcher pid %d); wait for it or stop it first\n"
+                        % (root, p.pid))
+    p.send_signal(signal.SIGTERM)
+    out, _ = p.communicate(timeout=20)
+    assert p.returncode == 130 and "Interrupted by SIGTERM" in out

@@ -205,8 +205,8 @@ class BaseLauncher(param.Parameterized):
 
 def write_launcher_pid(root: str) -> None:
     """Lets `resume` refuse to run beside a launcher that is still alive."""
-    layout.write_json_atomic(os.path.join(root, "launcher.json"), {"pid": os.getpid(), "host": platform.node()},
-                             fsync=False)
+    layout.write_json_atomic(os.path.join(root, "launcher.json"), {
+        "pid": os.getpid(), "host": platform.node(), "start": statemod.process_start(os.getpid())}, fsync=False)
 
 
 def finalize(root: str, command: Command | None = None, reduction_fn: Callable | None = None) -> None:

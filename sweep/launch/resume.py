@@ -43,12 +43,9 @@ def _adopt_or_stop(r: statemod.Root, states: list[statemod.TaskState]) -> None:
             print("sweep: stopping orphaned tid %d (pid %s) of a launcher that is gone" % (ts.tid, pid))
             try:
                 os.killpg(pid, signal.SIGTERM)
-                for _ in range(50):
-                    if not statemod._alive(rec, r.path):
-                        break
-                    time.sleep(0.1)  # an orphan is not our child: nothing to wait on but its disappearance
-                else:
+                if not statemod.wait_gone(pid, 5.0):
                     os.killpg(pid, signal.SIGKILL)
+                    statemod.wait_gone(pid, 5.0)
             except (ProcessLookupError, PermissionError, TypeError):
                 pass
         run = os.path.join(r.path, rec["run_dir"]) if rec.get("run_dir") else None
@@ -70,10 +67,9 @@ def _check_no_live_launcher(r: statemod.Root) -> None:
         info = layout.read_json(path)
     except (OSError, ValueError):
         return
-    rec = {"pid": info.get("pid"), "host": info.get("host"), "tid": -1, "attempt": -1}
-    if rec["pid"] and rec["host"] and statemod._alive(rec, r.path):
+    if statemod.launcher_alive(info) and info.get("pid") != os.getpid():
         raise SweepError("%s: the sweep is still running (launcher pid %s); wait for it or stop it first"
-                         % (r.path, rec["pid"]))
+                         % (r.path, info["pid"]))
 
 
 def resume(root: str, launcher: str | None = None, **settings: Any) -> Outcome:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,6 +103,50 @@ def _alive(record: dict, root: str) -> bool:
         except OSError:
             return False
         return not os.path.isdir("/proc")  # no /proc: trust the pid
+
+
+def process_start(pid: int) -> str | None:
+    """The start time of a process in clock ticks since boot (Linux), to tell a pid from its reuse."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def launcher_alive(info: dict) -> bool:
+    """Is the launcher described by a root's launcher.json still running?"""
+    pid = info.get("pid")
+    if not pid or info.get("host") != platform.node():
+        return False
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return info.get("start") is None or process_start(pid) == info["start"]
+
+
+def wait_gone(pid: int, timeout: float) -> bool:
+    """Wait until a process that is not our child has exited (a pidfd is an event to wait on)."""
+    import select
+
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    except (AttributeError, OSError):  # no pidfds here: look again until the timeout
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                return True
+            time.sleep(0.05)
+        return False
+    try:
+        return bool(select.select([fd], [], [], timeout)[0])
+    finally:
+        os.close(fd)
 
 
 def task_states(root: Root, records: dict | None = None) -> list[TaskState]:
