@@ -78,16 +78,22 @@ def resume(root: str, launcher: str | None = None, **settings: Any) -> Outcome:
     if not r.tasks:
         raise SweepError("%s: no tasks.jsonl: this root was not written by sweep and cannot be resumed" % root)
     _check_no_live_launcher(r)
-    states = refined_states(r)
+    todo = [(ts.tid, ts.attempts) for ts in _rerunnable(r)]
+    return run_todo(r, todo, launcher, settings)
+
+
+def _rerunnable(r: statemod.Root) -> list[statemod.TaskState]:
+    """Tasks that are not done and not queued or running anywhere."""
     if r.sweep.get("launcher") == "slurm":
         from .slurm import active_tids
 
+        # Slurm's queue first, the records after: a task that ends in between is then either still
+        # in the queue snapshot or already recorded done, never resubmitted.
         busy = active_tids(r)
-        states = [ts for ts in states if ts.tid not in busy]
-    else:
-        _adopt_or_stop(r, states)
-    todo = [(ts.tid, ts.attempts) for ts in states if ts.state != "done"]
-    return run_todo(r, todo, launcher, settings)
+        return [ts for ts in statemod.task_states(r) if ts.tid not in busy and ts.state != "done"]
+    states = statemod.task_states(r)
+    _adopt_or_stop(r, states)
+    return [ts for ts in states if ts.state != "done"]
 
 
 def run_todo(r: statemod.Root, todo: list[tuple[int, int]], launcher: str | None, settings: dict) -> Outcome:
@@ -120,8 +126,7 @@ def extend(root: str, sweep: Any, launcher: str | None = None, **settings: Any) 
         raise SweepError("--into %s: that sweep runs %s, this spec runs %s; refusing to mix them"
                          % (root, _what(theirs), _what(ours)))
     _check_no_live_launcher(r)
-    _adopt_or_stop(r, statemod.task_states(r))
-    states = {ts.tid: ts for ts in refined_states(r)}
+    rerun = {ts.tid: ts for ts in _rerunnable(r)}
     by_point = {json.dumps(spec, sort_keys=True): tid for tid, spec in r.specs.items()}
     from ..args import Log
 
@@ -135,8 +140,8 @@ def extend(root: str, sweep: Any, launcher: str | None = None, **settings: Any) 
     todo = []
     for spec in sweep.space.iter_specs():
         tid = by_point[json.dumps(spec, sort_keys=True)]
-        if tid is not None and states[tid].state != "done":
-            todo.append((tid, states[tid].attempts))
+        if tid is not None and tid in rerun:
+            todo.append((tid, rerun[tid].attempts))
     if new_specs:
         from ..args import Args
 
