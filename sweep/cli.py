@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sweep", description="Launch parameter sweeps (Lancet style), collate and reproduce them.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version="sweep " + __version__)
     sub = parser.add_subparsers(dest="cmd", metavar="COMMAND")
     sub.required = True
 

@@ -383,3 +383,10 @@ def test_resume_refuses_while_the_launcher_is_alive(tmp_path):
     p.send_signal(signal.SIGTERM)
     out, _ = p.communicate(timeout=20)
     assert p.returncode == 130 and "Interrupted by SIGTERM" in out
+
+
+def test_unknown_launcher_options_list_the_valid_ones():
+    with pytest.raises(SweepError) as e:
+        sweep.Launcher("x", sweep.List("a", [1]), sweep.ShellCommand("true"), max_concurency=2)
+    assert str(e.value).startswith("Launcher: unknown option 'max_concurency'; valid options: description, "
+                                   "fail_fast, max_concurrency, metadata, output_directory, quiet, reduction_fn,")

@@ -93,6 +93,12 @@ class BaseLauncher(param.Parameterized):
     kind = "local"
 
     def __init__(self, batch_name: str, args: BaseArgs, command: Command, **params: Any):
+        valid = sorted(k for k in self.param if k not in ("name", "batch_name", "args", "command"))
+        unknown = [k for k in params if k not in valid]
+        if unknown:
+            raise SweepError("%s: unknown option%s %s; valid options: %s"
+                             % (type(self).__name__, "s" if len(unknown) > 1 else "",
+                                ", ".join(map(repr, unknown)), ", ".join(valid)))
         super().__init__(batch_name=batch_name, args=args, command=command, **params)
         if self.timestamp == (0,) * 9:
             self.timestamp = tuple(time.localtime())

@@ -47,14 +47,6 @@ class SlurmLauncher(BaseLauncher):
     setup = param.List(default=[], doc="Shell lines run before each task (module loads, environment activation).")
     wait = param.Boolean(default=False, doc="Follow the sweep until it ends, then collate (default: return once submitted).")
 
-    def __init__(self, batch_name: str, args: Any, command: Any, **params: Any):
-        valid = sorted(k for k in self.param if k not in ("name", "batch_name", "args", "command"))
-        unknown = [k for k in params if k not in valid]
-        if unknown:
-            raise SweepError("SlurmLauncher: unknown option%s %s; valid options: %s"
-                             % ("s" if len(unknown) > 1 else "", ", ".join(map(repr, unknown)), ", ".join(valid)))
-        super().__init__(batch_name, args, command, **params)
-
     def settings(self) -> dict:
         out = super().settings()
         out.update({k: getattr(self, k) for k in OPTIONS})
