@@ -390,3 +390,28 @@ def test_unknown_launcher_options_list_the_valid_ones():
         sweep.Launcher("x", sweep.List("a", [1]), sweep.ShellCommand("true"), max_concurency=2)
     assert str(e.value).startswith("Launcher: unknown option 'max_concurency'; valid options: description, "
                                    "fail_fast, max_concurrency, metadata, output_directory, quiet, reduction_fn,")
+
+
+def test_live_progress_line_on_a_terminal(tmp_path):
+    import pty
+
+    spec = shell_spec(tmp_path, "List('x', [1, 2, 3])")
+    master, slave = pty.openpty()
+    p = subprocess.Popen([sys.executable, "-m", "sweep", "run", spec], cwd=tmp_path, stdin=slave, stdout=slave,
+                         stderr=slave)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        out += chunk
+    p.wait(30)
+    os.close(master)
+    text = out.decode(errors="replace")
+    assert p.returncode == 0, text
+    assert "\r\x1b[K[3/3] done 3, failed 0, running 0, queued 0" in text
+    assert "sweep shell: 3 done in" in text

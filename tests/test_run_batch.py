@@ -242,3 +242,13 @@ def test_values_with_slashes_stay_inside_the_output_directory(tmp_path, model):
     assert r.returncode == 0, r.stderr
     assert os.path.dirname(r.stdout.strip()) == str(tmp_path / "Output")
     assert sorted(os.listdir(tmp_path)) == ["Output", "model.py"]
+
+
+def test_simulation_object_time_hook(tmp_path):
+    write(tmp_path / "sim.py", "class Sim:\n    def __init__(self):\n        self.time = 0.0\n"
+                               "    def run(self, duration):\n        self.time += duration\n"
+                               "simulation = Sim()\ndef results():\n    return {'t': simulation.time}\n")
+    r = rb(tmp_path, "sim.py", "--times", "0.5,2.8,100")
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(l) for l in open(os.path.join(one_dir(tmp_path / "Output"), "results.jsonl"))]
+    assert lines == [{"time": 0.5, "t": 0.5}, {"time": 2.8, "t": 2.8}, {"time": 100, "t": 100.0}]
