@@ -17,8 +17,10 @@ import os
 import platform
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time as _time
 import traceback
 import warnings
@@ -39,6 +41,10 @@ class ParameterError(SweepError):
 
 class ScriptError(Exception):
     """The model script or its analysis raised; the traceback is in the run's .out file."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class _GlobalParamsBase(param.Parameterized):
@@ -211,6 +217,20 @@ def _call_with(fn: Callable, available: dict) -> Any:
     return fn(**{k: v for k, v in available.items() if k in sig.parameters})
 
 
+class Terminated(BaseException):
+    """SIGTERM (a launcher's interrupt or timeout, or Slurm's): the run ends recorded as interrupted."""
+
+
+def _catch_sigterm() -> Any:
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise Terminated("terminated by SIGTERM")
+
+    return signal.signal(signal.SIGTERM, on_term)
+
+
 class _Tee(io.TextIOBase):
     def __init__(self, *streams: Any):
         self._streams = streams
@@ -359,8 +379,9 @@ def run_batch(script: str, times: Any = None, analysis_fn: str | Callable | None
     global_params = _new_global_params(params)
     _current_run_dir = rdir
     _pending.clear()
-    status, error, exit_code = "failed", None, 1
+    status, error, exit_code, bad_input = "failed", None, 1, False
     results_file = open(layout.results_path(rdir), "w")
+    old_term = _catch_sigterm()
     try:
         ns: dict[str, Any] = {"__name__": SCRIPT_MODULE_NAME, "__file__": script, "__builtins__": __builtins__}
         with open(script) as f:
@@ -411,7 +432,7 @@ def run_batch(script: str, times: Any = None, analysis_fn: str | Callable | None
                 warnings.warn("--snapshot: %s defines no snapshot() hook; nothing saved" % os.path.basename(script))
         status, exit_code = "done", 0
     except ParameterError as exc:
-        error, exit_code = str(exc), 2
+        error, exit_code, bad_input = str(exc), 2, True
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         status, exit_code = ("done", 0) if code == 0 else ("failed", code)
@@ -420,9 +441,11 @@ def run_batch(script: str, times: Any = None, analysis_fn: str | Callable | None
         counter.errors += 1
         traceback.print_exc()
         error = "%s: %s" % (type(exc).__name__, exc)
-        if isinstance(exc, KeyboardInterrupt):
-            status = "interrupted"
+        if isinstance(exc, (KeyboardInterrupt, Terminated)):
+            status, exit_code = "interrupted", 130 if isinstance(exc, KeyboardInterrupt) else 143
     finally:
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
         sys.stdout, sys.stderr = old_out, old_err
         warnings.showwarning = old_showwarning
         param_logger.removeHandler(counter)
@@ -433,7 +456,7 @@ def run_batch(script: str, times: Any = None, analysis_fn: str | Callable | None
         declared = _jsonable(global_params.values())
         global_params = _new_global_params()
 
-    if exit_code == 2:  # bad input: the run never happened, leave nothing behind
+    if bad_input:  # the run never happened: leave nothing behind
         out.close()
         shutil.rmtree(rdir, ignore_errors=True)
         raise ParameterError("run-batch: " + error)
@@ -451,7 +474,7 @@ def run_batch(script: str, times: Any = None, analysis_fn: str | Callable | None
                   declared=declared, versions=_versions())
     layout.write_json_atomic(layout.run_record_path(rdir), record)
     if status != "done":
-        raise ScriptError("run-batch: %s failed: %s (see %s)" % (name, error, record["out"]))
+        raise ScriptError("run-batch: %s %s: %s (see %s)" % (name, status, error, record["out"]), exit_code)
     return rdir
 
 

@@ -221,9 +221,9 @@ def cmd_run_batch(ns: argparse.Namespace) -> int:
                          allow_unused=ns.allow_unused, name_keys=name_keys,
                          abbreviations={k: str(v) for k, v in abbreviations.items()},
                          command_line=command_line, **params)
-    except ScriptError as exc:
+    except ScriptError as exc:  # the script's own exit status, 143 after SIGTERM, 130 after SIGINT
         print("sweep: %s" % exc, file=sys.stderr)
-        return 1
+        return exc.exit_code or 1
     print(rdir)
     return 0
 

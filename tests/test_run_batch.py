@@ -252,3 +252,35 @@ def test_simulation_object_time_hook(tmp_path):
     assert r.returncode == 0, r.stderr
     lines = [json.loads(l) for l in open(os.path.join(one_dir(tmp_path / "Output"), "results.jsonl"))]
     assert lines == [{"time": 0.5, "t": 0.5}, {"time": 2.8, "t": 2.8}, {"time": 100, "t": 100.0}]
+
+
+def test_script_exiting_with_status_2_is_a_failure_not_bad_input(tmp_path):
+    write(tmp_path / "ex.py", "import sys\nprint('bye')\nsys.exit(2)\n")
+    r = rb(tmp_path, "ex.py", "--times", "1,")
+    assert r.returncode == 2 and r.stdout == "bye\n"
+    assert r.stderr.startswith("sweep: run-batch: ") and " failed: script exited with status 2 (see " in r.stderr
+    rec = json.load(open(os.path.join(one_dir(tmp_path / "Output"), "run.json")))
+    assert rec["status"] == "failed" and rec["exit_code"] == 2 and rec["error"] == "script exited with status 2"
+
+
+def test_sigterm_records_the_run_as_interrupted(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time as _t
+
+    write(tmp_path / "slow.py", "import time\ntime_ = 0\ndef run(until):\n    time.sleep(60)\n"
+                                "def results():\n    return {'x': 1}\n")
+    p = subprocess.Popen([sys.executable, "-m", "sweep", "run-batch", "slow.py", "--times", "1,2"], cwd=tmp_path,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = _t.monotonic() + 20
+    while not (os.path.isdir(tmp_path / "Output") and os.listdir(tmp_path / "Output")) and _t.monotonic() < deadline:
+        _t.sleep(0.05)
+    _t.sleep(0.5)
+    p.send_signal(signal.SIGTERM)
+    p.communicate(timeout=20)
+    assert p.returncode == 143
+    rdir = one_dir(tmp_path / "Output")
+    rec = json.load(open(os.path.join(rdir, "run.json")))
+    assert rec["status"] == "interrupted" and rec["exit_code"] == 143
+    assert rec["error"] == "Terminated: terminated by SIGTERM"
