@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import re
+import struct
 from typing import Any, Iterable
 
 DEFAULT_TIMESTAMP_FORMAT = "%Y-%m-%d_%H%M"
@@ -71,6 +72,44 @@ def sweep_file(root: str) -> str:
 
 def tasks_file(root: str) -> str:
     return os.path.join(root, "tasks.jsonl")
+
+
+def tasks_index(root: str) -> str:
+    """8-byte offsets of each tid's line in tasks.jsonl: a Slurm task finds its line in O(1)."""
+    return os.path.join(root, "tasks.idx")
+
+
+def append_tasks(root: str, entries: Iterable[dict]) -> None:
+    """Append `{"tid", "argv", "run_dir"}` entries (tids in order, continuing the file) with their offsets."""
+    with open(tasks_file(root), "ab") as f, open(tasks_index(root), "ab") as idx:
+        offset = f.tell()
+        for entry in entries:
+            line = (json.dumps(entry) + "\n").encode()
+            idx.write(struct.pack("<Q", offset))
+            f.write(line)
+            offset += len(line)
+
+
+def read_task(root: str, tid: int) -> dict:
+    """The tasks.jsonl entry of one tid, through the index (a scan when the index is missing)."""
+    try:
+        with open(tasks_index(root), "rb") as idx:
+            idx.seek(8 * tid)
+            raw = idx.read(8)
+        if len(raw) == 8:
+            with open(tasks_file(root), "rb") as f:
+                f.seek(struct.unpack("<Q", raw)[0])
+                entry = json.loads(f.readline())
+            if entry.get("tid") == tid:
+                return entry
+    except (OSError, ValueError):
+        pass
+    with open(tasks_file(root)) as f:
+        for line in f:
+            entry = json.loads(line)
+            if entry["tid"] == tid:
+                return entry
+    raise KeyError("tid %d is not in %s" % (tid, tasks_file(root)))
 
 
 def records_dir(root: str) -> str:

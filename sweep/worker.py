@@ -7,7 +7,6 @@ which calls the same two functions around a blocking wait.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import signal
@@ -40,16 +39,6 @@ class Task:
     timed_out: bool = False
     interrupted: bool = False
     state: str | None = None  # set when the final state is known from outside (Slurm)
-
-
-def read_task(root: str, tid: int) -> dict:
-    """The `{"tid", "argv", "run_dir"}` line of one task from tasks.jsonl."""
-    with open(layout.tasks_file(root)) as f:
-        for line in f:
-            entry = json.loads(line)
-            if entry["tid"] == tid:
-                return entry
-    raise KeyError("tid %d is not in %s" % (tid, layout.tasks_file(root)))
 
 
 def _move_aside(root: str, run_dir: str | None, attempt: int) -> None:
@@ -191,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     root, offset = argv[0], int(argv[1])
     tid = offset + int(os.environ.get("SLURM_ARRAY_TASK_ID", "0"))
-    entry = read_task(root, tid)
+    entry = layout.read_task(root, tid)
     batch_name = layout.find_batch_name(root) or "sweep"
     task = Task(root, batch_name, tid, next_attempt(root, tid), entry["argv"], entry.get("run_dir"))
     extra = {"slurm_job_id": os.environ.get("SLURM_JOB_ID"),

@@ -175,3 +175,15 @@ def test_failed_submission_is_recorded_and_resumable(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert sweep.status(root)["counts"] == {"done": 20}
     assert sorted(os.listdir(layout.records_dir(root))) == sorted("tid_%d.0.json" % t for t in range(20))
+
+
+def test_a_task_finds_its_line_through_the_index(tmp_path):
+    launcher = sweep.Launcher("idx", sweep.Range("i", 0, 999, steps=1000, integer=True), sweep.ShellCommand("true"),
+                              output_directory=str(tmp_path), quiet=True)
+    launcher._check()
+    root = launcher._create_root()
+    launcher._write_root(root)
+    assert os.path.getsize(os.path.join(root, "tasks.idx")) == 8 * 1000
+    assert layout.read_task(root, 777)["argv"] == ["true", "-i", "777"]
+    os.unlink(os.path.join(root, "tasks.idx"))  # roots written before the index still work
+    assert layout.read_task(root, 3)["argv"] == ["true", "-i", "3"]

@@ -9,7 +9,7 @@ import shutil
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 import param
 
@@ -149,12 +149,13 @@ class BaseLauncher(param.Parameterized):
             if s and os.path.isfile(s):
                 os.makedirs(layout.spec_dir(root), exist_ok=True)
                 shutil.copy2(s, layout.spec_dir(root))
-        with open(layout.log_path(root, self.batch_name), "w") as log, \
-                open(layout.tasks_file(root), "w") as tasks:
-            for tid, spec in enumerate(self.args.iter_specs()):
-                log.write("%d %s\n" % (tid, json.dumps(spec)))
-                tasks.write(json.dumps({"tid": tid, "argv": layout.portable_argv(self.command(spec, tid, info), root),
-                                        "run_dir": self.command.run_dir(spec, tid, info)}) + "\n")
+        with open(layout.log_path(root, self.batch_name), "w") as log:
+            def logged() -> Iterator[tuple[int, dict]]:
+                for tid, spec in enumerate(self.args.iter_specs()):
+                    log.write("%d %s\n" % (tid, json.dumps(spec)))
+                    yield tid, spec
+
+            layout.append_tasks(root, task_entries(self.command, logged(), info, root))
         layout.write_json_atomic(layout.sweep_file(root), {
             "batch_name": self.batch_name, "launcher": self.kind, "settings": self.settings(),
             "command": self.command.describe(),
@@ -207,6 +208,13 @@ class BaseLauncher(param.Parameterized):
     def __repr__(self) -> str:
         return "%s(batch_name=%r,output_directory=%r,max_concurrency=%r)" % (
             type(self).__name__, self.batch_name, self.output_directory, self.max_concurrency)
+
+
+def task_entries(command: Command, points: Iterable[tuple[int, dict]], info: dict, root: str) -> Iterator[dict]:
+    """What tasks.jsonl holds per task: its argv (the root's path as a token) and its run directory."""
+    for tid, spec in points:
+        yield {"tid": tid, "argv": layout.portable_argv(command(spec, tid, info), root),
+               "run_dir": command.run_dir(spec, tid, info)}
 
 
 def write_launcher_pid(root: str) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from .. import layout
 from ..errors import SweepError
 from . import state as statemod
-from .base import Outcome, finalize, write_launcher_pid
+from .base import Outcome, finalize, task_entries, write_launcher_pid
 
 
 def status(root: str) -> dict:
@@ -150,11 +150,9 @@ def extend(root: str, sweep: Any, launcher: str | None = None, **settings: Any) 
         info.update(root_directory=r.path, varying_keys=all_space.varying_keys,
                     constant_keys=all_space.constant_keys, constant_items=all_space.constant_items)
         start = max(r.specs) + 1
-        with open(layout.tasks_file(r.path), "a") as tasks:
-            for tid, spec in enumerate(new_specs, start):
-                tasks.write(json.dumps({"tid": tid, "argv": layout.portable_argv(sweep.command(spec, tid, info), r.path),
-                                        "run_dir": sweep.command.run_dir(spec, tid, info)}) + "\n")
-                todo.append((tid, 0))
+        new_points = list(enumerate(new_specs, start))
+        layout.append_tasks(r.path, task_entries(sweep.command, new_points, info, r.path))
+        todo += [(tid, 0) for tid, _ in new_points]
         Log.write_log(layout.log_path(r.path, r.batch_name), new_specs)
         full = layout.read_json(layout.info_path(r.path, r.batch_name))
         full.update(varying_keys=info["varying_keys"], constant_keys=info["constant_keys"],

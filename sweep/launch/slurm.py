@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 import time
-from typing import Any
+
 
 import param
 
@@ -237,14 +237,15 @@ def finished_states(jobs: list[dict]) -> dict[int, str]:
                     out[by_id[m.group(1)]["offset"] + int(m.group(2))] = SLURM_STATES.get(st.split()[0], "failed")
             if out:
                 return out
-    for job_id, job in by_id.items():  # slurmctld keeps finished jobs for MinJobAge seconds
-        p = subprocess.run(["scontrol", "show", "job", "-o", job_id], capture_output=True, text=True, timeout=60)
-        for line in p.stdout.splitlines():
-            task = re.search(r"\bArrayTaskId=([\d,\-]+)", line)
-            st = re.search(r"\bJobState=(\w+)", line)
-            if task and st:  # a pending remainder shows as a range: ArrayTaskId=2-5,7
-                for index in expand_ranges(task.group(1)):
-                    out[job["offset"] + index] = SLURM_STATES.get(st.group(1), "failed")
+    # slurmctld keeps finished jobs for MinJobAge seconds; one call lists them all
+    p = subprocess.run(["scontrol", "show", "job", "-o"], capture_output=True, text=True, timeout=60)
+    for line in p.stdout.splitlines():
+        array = re.search(r"\bArrayJobId=(\d+)\b", line)
+        task = re.search(r"\bArrayTaskId=([\d,\-]+)", line)
+        st = re.search(r"\bJobState=(\w+)", line)
+        if array and task and st and array.group(1) in by_id:  # a pending remainder: ArrayTaskId=2-5,7
+            for index in expand_ranges(task.group(1)):
+                out[by_id[array.group(1)]["offset"] + index] = SLURM_STATES.get(st.group(1), "failed")
     return out
 
 
