@@ -9,6 +9,9 @@ A sweep root:
         spec/                   the spec file and model script copies
         sweep.json              what resume needs: settings and how tasks run
         tasks.jsonl             one `{"tid", "argv", "run_dir"}` line per task
+        tasks.idx               the byte offset of each tid's line (8 bytes each)
+        launcher.json           pid and start time of the local launcher (resume refuses beside it)
+        attempts/               run directories of unfinished attempts, moved aside
         records/                per-attempt status records, written atomically
         jobs.json               Slurm job ids (Slurm launcher only)
         <run directories>       one per run_batch task
