@@ -99,21 +99,24 @@ def index_ranges(indices: list[int]) -> str:
     return ",".join(parts)
 
 
-def job_script(r: statemod.Root, offset: int, tids: list[int], settings: dict) -> str:
+def sbatch_argv(r: statemod.Root, offset: int, tids: list[int], settings: dict) -> list[str]:
+    """The sbatch options of one chunk, as arguments (no quoting trouble with spaces in paths)."""
     array = index_ranges([t - offset for t in tids])
     if settings.get("max_running"):
         array += "%%%d" % settings["max_running"]
-    lines = ["#!/bin/sh", "#SBATCH --job-name=%s" % r.batch_name, "#SBATCH --array=%s" % array,
-             "#SBATCH --output=%s" % os.path.join(layout.streams_dir(r.path), "slurm-%A_%a.out"),
-             "#SBATCH --chdir=%s" % os.getcwd()]
+    argv = ["sbatch", "--parsable", "--job-name=%s" % r.batch_name, "--array=%s" % array,
+            "--output=%s" % os.path.join(layout.streams_dir(r.path), "slurm-%A_%a.out")]
     flags = {"partition": "--partition", "time": "--time", "mem": "--mem", "cpus_per_task": "--cpus-per-task",
              "account": "--account", "qos": "--qos"}
     for key, flag in flags.items():
         if settings.get(key) is not None:
-            lines.append("#SBATCH %s=%s" % (flag, settings[key]))
-    for arg in settings.get("sbatch_args") or []:
-        lines.append("#SBATCH %s" % arg)
-    lines += list(settings.get("setup") or [])
+            argv.append("%s=%s" % (flag, settings[key]))
+    return argv + [str(a) for a in settings.get("sbatch_args") or []]
+
+
+def job_script(r: statemod.Root, offset: int, settings: dict) -> str:
+    """The batch script: the setup lines, then the shared worker for this array task."""
+    lines = ["#!/bin/sh", "cd %s || exit 1" % shlex.quote(os.getcwd())] + list(settings.get("setup") or [])
     lines.append("exec %s -m sweep.worker %s %d" % (shlex.quote(sys.executable), shlex.quote(r.path), offset))
     return "\n".join(lines) + "\n"
 
@@ -132,9 +135,9 @@ def submit(r: statemod.Root, todo: list[tuple[int, int]], settings: dict, fresh:
     jobs = load_jobs(r.path)
     done_now: list[dict] = []
     for offset, ctids in chunks:
-        script = job_script(r, offset, ctids, settings)
         try:
-            p = subprocess.run(["sbatch", "--parsable"], input=script, capture_output=True, text=True, timeout=120)
+            p = subprocess.run(sbatch_argv(r, offset, ctids, settings), input=job_script(r, offset, settings),
+                               capture_output=True, text=True, timeout=120)
             error = None if p.returncode == 0 else (p.stderr.strip() or "exit status %d" % p.returncode)
         except (OSError, subprocess.TimeoutExpired) as exc:
             error = str(exc)
