@@ -21,7 +21,8 @@ from .errors import SweepError
 MANIFEST = "MANIFEST.json"
 ENVIRONMENT = "environment.json"
 GIT_DIFF = "environment.git.diff"
-SKIP = {".collate-cache.pickle", "launcher.json"}
+SKIP = {os.path.basename(layout.collate_cache_path("")), os.path.basename(layout.launcher_file(""))}
+COLLATED = os.path.basename(layout.collated_path(""))
 
 
 def _sha256(fileobj: Any) -> str:
@@ -74,7 +75,7 @@ def archive(root: str, output: str | None = None, arrays: bool = True) -> str:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            write_table(collate(r.path), os.path.join(staging, "collated.csv"))
+            write_table(collate(r.path), os.path.join(staging, COLLATED))
         env = environment()
         git = r.info.get("metadata", {}).get("git") or {}
         env["git"] = {k: git.get(k) for k in ("repository", "commit", "dirty")}
@@ -86,7 +87,7 @@ def archive(root: str, output: str | None = None, arrays: bool = True) -> str:
             with open(os.path.join(staging, GIT_DIFF), "w") as f:
                 f.write(diff)
         members = [(rel, os.path.join(r.path, rel)) for rel in _root_files(r.path, arrays)
-                   if rel not in ("collated.csv", ENVIRONMENT, GIT_DIFF)]
+                   if rel not in (COLLATED, ENVIRONMENT, GIT_DIFF)]
         members += [(rel, os.path.join(staging, rel)) for rel in sorted(os.listdir(staging))]
         manifest = {"format": 1, "root": name, "created": time.time(), "arrays": arrays, "files": {}}
         for rel, path in members:
@@ -248,7 +249,7 @@ def reproduce(source: str, output_directory: str | None = None, launcher: str = 
     launch = cls(r.batch_name, space, sweep.command, output_directory=output_directory, quiet=quiet,
                  description=sweep.description, tag=sweep.tag, spec_path=spec_path, metadata=metadata, **settings)
     outcome = launch()
-    layout.write_json_atomic(os.path.join(outcome.root, "reproduced_from.json"), metadata)
+    layout.write_json_atomic(layout.reproduced_file(outcome.root), metadata)
     return outcome
 
 

@@ -121,11 +121,13 @@ def _root_files(root: str, batch: str, tasks: dict) -> list[str]:
     """Every file a root's table depends on; any change to one of them invalidates the cache."""
     files = [os.path.basename(layout.log_path(root, batch)), os.path.basename(layout.tasks_file(root))]
     try:
-        files += sorted(os.path.join("records", n) for n in os.listdir(layout.records_dir(root)))
+        files += sorted(os.path.relpath(os.path.join(layout.records_dir(root), n), root)
+                        for n in os.listdir(layout.records_dir(root)))
     except OSError:
         pass
     try:
-        files += sorted(os.path.join("streams", n) for n in os.listdir(layout.streams_dir(root)))
+        files += sorted(os.path.relpath(os.path.join(layout.streams_dir(root), n), root)
+                        for n in os.listdir(layout.streams_dir(root)))
     except OSError:
         pass
     for entry in tasks.values():

@@ -137,6 +137,15 @@ def local_argv(argv: list[str], root: str) -> list[str]:
     return [a.replace(ROOT_TOKEN, root) for a in argv]
 
 
+def launcher_file(root: str) -> str:
+    return os.path.join(root, "launcher.json")
+
+
+def reproduced_file(root: str) -> str:
+    """In a root made by `sweep reproduce`: where it came from and how the environment differed."""
+    return os.path.join(root, "reproduced_from.json")
+
+
 def jobs_file(root: str) -> str:
     return os.path.join(root, "jobs.json")
 

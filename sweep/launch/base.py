@@ -219,7 +219,7 @@ def task_entries(command: Command, points: Iterable[tuple[int, dict]], info: dic
 
 def write_launcher_pid(root: str) -> None:
     """Lets `resume` refuse to run beside a launcher that is still alive."""
-    layout.write_json_atomic(os.path.join(root, "launcher.json"), {
+    layout.write_json_atomic(layout.launcher_file(root), {
         "pid": os.getpid(), "host": platform.node(), "start": statemod.process_start(os.getpid())}, fsync=False)
 
 

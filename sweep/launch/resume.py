@@ -62,7 +62,7 @@ def _adopt_or_stop(r: statemod.Root, states: list[statemod.TaskState]) -> None:
 
 
 def _check_no_live_launcher(r: statemod.Root) -> None:
-    path = os.path.join(r.path, "launcher.json")
+    path = layout.launcher_file(r.path)
     try:
         info = layout.read_json(path)
     except (OSError, ValueError):
