@@ -2,7 +2,8 @@
 
 Prints the number of sbatch calls and the submission wall time (targets: at most
 ceil(2000 / MaxArraySize) calls, under 5 s), then the time until every task is
-done, against the same 2,000 tasks under the local launcher, measured in the same run.
+done, against the same 2,000 tasks under the local launcher, measured in the same
+run; and the same sweep with tasks_per_job=50 (50 tasks per array element).
 """
 
 import math
@@ -18,26 +19,34 @@ from sweep.launch.slurm import load_jobs, max_array_size, wait_for
 N = int(os.environ.get("SWEEP_BENCH_TASKS", "2000"))
 
 
-def main():
+def on_slurm(d, name, **options):
     space = sweep.Range("i", 0, N - 1, steps=N, integer=True)
-    cmd = sweep.ShellCommand("true")
+    t0 = time.perf_counter()
+    outcome = sweep.SlurmLauncher(name, space, sweep.ShellCommand("true"), output_directory=os.path.join(d, name),
+                                  quiet=True, **options)()
+    t_submit = time.perf_counter() - t0
+    jobs = load_jobs(outcome.root)
+    done = wait_for(statemod.load_root(outcome.root), [j["job_id"] for j in jobs], {"quiet": True}, N)
+    return t_submit, len(jobs), time.perf_counter() - t0, done.done
+
+
+def main():
     cap = max_array_size()
     with tempfile.TemporaryDirectory() as d:
-        t0 = time.perf_counter()
-        outcome = sweep.SlurmLauncher("bench", space, cmd, output_directory=os.path.join(d, "slurm"), quiet=True)()
-        t_submit = time.perf_counter() - t0
-        calls = len(load_jobs(outcome.root))
+        t_submit, calls, t_slurm, done = on_slurm(d, "one_per_job")
         print("%d tasks, MaxArraySize %d: %d sbatch calls (target <= %d), submitted in %.2f s (target < 5 s)"
               % (N, cap, calls, math.ceil(N / cap), t_submit))
-        r = statemod.load_root(outcome.root)
-        done = wait_for(r, [j["job_id"] for j in load_jobs(outcome.root)], {"quiet": True}, N)
-        t_slurm = time.perf_counter() - t0
+        p_submit, p_calls, t_packed, p_done = on_slurm(d, "packed", tasks_per_job=50)
         t0 = time.perf_counter()
-        local = sweep.Launcher("bench", space, cmd, output_directory=os.path.join(d, "local"),
-                               max_concurrency=os.cpu_count(), quiet=True)()
+        local = sweep.Launcher("local", sweep.Range("i", 0, N - 1, steps=N, integer=True), sweep.ShellCommand("true"),
+                               output_directory=os.path.join(d, "local"), max_concurrency=os.cpu_count(), quiet=True)()
         t_local = time.perf_counter() - t0
-        print("all done: slurm %.1f s (%d done), local launcher at concurrency %d %.1f s (%d done); "
-              "slurm / local = %.1fx" % (t_slurm, done.done, os.cpu_count(), t_local, local.done, t_slurm / t_local))
+        print("all done, local launcher at concurrency %d (baseline): %.1f s (%d done)" % (os.cpu_count(), t_local,
+                                                                                          local.done))
+        print("all done, slurm, one task per array element:  %.1f s (%d done), %.1fx the local launcher"
+              % (t_slurm, done, t_slurm / t_local))
+        print("all done, slurm, tasks_per_job=50 (%d sbatch call(s), submitted in %.2f s): %.1f s (%d done), "
+              "%.1fx the local launcher" % (p_calls, p_submit, t_packed, p_done, t_packed / t_local))
 
 
 if __name__ == "__main__":

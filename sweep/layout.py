@@ -146,6 +146,11 @@ def reproduced_file(root: str) -> str:
     return os.path.join(root, "reproduced_from.json")
 
 
+def slots_file(root: str, seq: int) -> str:
+    """Slurm, tasks_per_job > 1: which tids each array index of the seq-th submitted chunk runs."""
+    return os.path.join(root, "slurm", "chunk_%d.json" % seq)
+
+
 def jobs_file(root: str) -> str:
     return os.path.join(root, "jobs.json")
 

@@ -27,7 +27,8 @@ TOP_KEYS = ("name", "description", "tag", "space", "run", "launcher")
 SPACE_KEYS = ("expr", "constants")
 RUN_KEYS = ("script", "times", "analysis", "allow_unused", "abbreviations", "max_name_length",
             "command", "posargs", "short_prefix", "long_prefix")
-SLURM_KEYS = ("partition", "time", "mem", "cpus_per_task", "account", "qos", "max_running", "sbatch_args", "setup")
+SLURM_KEYS = ("partition", "time", "mem", "cpus_per_task", "account", "qos", "max_running", "tasks_per_job",
+              "sbatch_args", "setup")
 LAUNCHER_KEYS = ("kind", "max_concurrency", "output_directory", "retries", "timeout", "fail_fast",
                  "timestamp_format", "slurm")
 

@@ -7,6 +7,7 @@ which calls the same two functions around a blocking wait.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import signal
@@ -176,31 +177,43 @@ def _slurm_signal_reason() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Slurm array task: `python -m sweep.worker ROOT OFFSET`; tid = OFFSET + SLURM_ARRAY_TASK_ID."""
+    """A Slurm array task: `python -m sweep.worker ROOT OFFSET` runs tid OFFSET + SLURM_ARRAY_TASK_ID;
+    `python -m sweep.worker ROOT --slots FILE` runs the tids of its array index one after another."""
     argv = sys.argv[1:] if argv is None else argv
-    root, offset = argv[0], int(argv[1])
-    tid = offset + int(os.environ.get("SLURM_ARRAY_TASK_ID", "0"))
-    entry = layout.read_task(root, tid)
+    root = argv[0]
+    index = int(os.environ.get("SLURM_ARRAY_TASK_ID", "0"))
+    if argv[1] == "--slots":
+        with open(argv[2]) as f:
+            tids = json.load(f)[index]
+    else:
+        tids = [int(argv[1]) + index]
     batch_name = layout.find_batch_name(root) or "sweep"
-    task = Task(root, batch_name, tid, next_attempt(root, tid), entry["argv"], entry.get("run_dir"))
     extra = {"slurm_job_id": os.environ.get("SLURM_JOB_ID"),
              "slurm_array_job_id": os.environ.get("SLURM_ARRAY_JOB_ID"),
              "slurm_array_task_id": os.environ.get("SLURM_ARRAY_TASK_ID")}
     signalled: list[int] = []
+    current: list[Task] = []
 
     def on_signal(signum: int, frame: Any) -> None:  # scancel or the time limit: pass it on, record why
         signalled.append(signum)
-        if task.proc is not None:
-            kill_group(task.proc, signum)
+        if current and current[0].proc is not None:
+            kill_group(current[0].proc, signum)
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    start(task, extra)
-    rc = task.proc.wait() if task.proc is not None else 127
-    if signalled:
-        task.state = _slurm_signal_reason()
-    rec = finish(task, rc)
-    return 0 if rec["state"] == "done" else 1
+    all_done = True
+    for tid in tids:
+        if signalled:  # the rest of this job's tasks never start; resume runs them
+            break
+        entry = layout.read_task(root, tid)
+        task = Task(root, batch_name, tid, next_attempt(root, tid), entry["argv"], entry.get("run_dir"))
+        current[:] = [task]
+        start(task, extra)
+        rc = task.proc.wait() if task.proc is not None else 127
+        if signalled:
+            task.state = _slurm_signal_reason()
+        all_done = finish(task, rc)["state"] == "done" and all_done
+    return 0 if all_done and not signalled else 1
 
 
 if __name__ == "__main__":

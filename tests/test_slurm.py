@@ -73,7 +73,8 @@ def test_unknown_option_names_list_the_valid_ones(tmp_path):
     r = run_sweep("run", spec, cwd=tmp_path)
     assert r.returncode == 2
     assert r.stderr == ("sweep: %s: unknown key 'launcher.slurm.partiton'; did you mean 'partition'? valid keys: "
-                        "partition, time, mem, cpus_per_task, account, qos, max_running, sbatch_args, setup\n" % spec)
+                        "partition, time, mem, cpus_per_task, account, qos, max_running, tasks_per_job, sbatch_args, "
+                        "setup\n" % spec)
 
 
 @needs_slurm
@@ -187,3 +188,19 @@ def test_a_task_finds_its_line_through_the_index(tmp_path):
     assert layout.read_task(root, 777)["argv"] == ["true", "-i", "777"]
     os.unlink(os.path.join(root, "tasks.idx"))  # roots written before the index still work
     assert layout.read_task(root, 3)["argv"] == ["true", "-i", "3"]
+
+
+@needs_slurm
+def test_tasks_per_job_packs_short_tasks(tmp_path):
+    spec = shell_spec(tmp_path, "(List('x', [-1]) + Range('x', 1, 19, steps=19, integer=True)) * Args(sleep=0)",
+                      slurm="tasks_per_job = 4\n")
+    r = run_sweep("run", spec, "--wait", "--quiet", cwd=tmp_path, timeout=600)
+    assert r.returncode == 1, r.stdout + r.stderr
+    root = the_root(tmp_path)
+    [job] = json.load(open(layout.jobs_file(root)))
+    assert job["slots"] == [list(range(i, min(i + 4, 20))) for i in range(0, 20, 4)]
+    assert sorted(os.listdir(layout.records_dir(root))) == sorted("tid_%d.0.json" % t for t in range(20))
+    assert sweep.status(root)["counts"] == {"done": 19, "failed": 1}
+    recs = [json.load(open(layout.record_path(root, t, 0))) for t in (4, 7)]
+    assert recs[0]["slurm_job_id"] == recs[1]["slurm_job_id"]  # one array element ran both
+    assert sorted(sweep.collate(root)["y"].dropna().tolist()) == [2.0 * i for i in range(1, 20)]

@@ -20,7 +20,8 @@ from .base import BaseLauncher, Outcome, finalize
 from .progress import Progress
 
 FALLBACK_MAX_ARRAY_SIZE = 1001
-OPTIONS = ("partition", "time", "mem", "cpus_per_task", "account", "qos", "max_running", "sbatch_args", "setup")
+OPTIONS = ("partition", "time", "mem", "cpus_per_task", "account", "qos", "max_running", "tasks_per_job",
+           "sbatch_args", "setup")
 
 # Slurm job states -> our task states
 SLURM_STATES = {
@@ -43,6 +44,7 @@ class SlurmLauncher(BaseLauncher):
     account = param.String(default=None, allow_None=True, doc="Account to charge (sbatch --account).")
     qos = param.String(default=None, allow_None=True, doc="Quality of service (sbatch --qos).")
     max_running = param.Integer(default=None, allow_None=True, bounds=(1, None), doc="Array throttle: at most this many tasks at once (%N).")
+    tasks_per_job = param.Integer(default=1, bounds=(1, None), doc="Tasks run one after another in each array element: fewer, longer jobs when tasks are short.")
     sbatch_args = param.List(default=[], doc="Extra sbatch arguments, e.g. ['--constraint=gpu'].")
     setup = param.List(default=[], doc="Shell lines run before each task (module loads, environment activation).")
     wait = param.Boolean(default=False, doc="Follow the sweep until it ends, then collate (default: return once submitted).")
@@ -99,9 +101,14 @@ def index_ranges(indices: list[int]) -> str:
     return ",".join(parts)
 
 
-def sbatch_argv(r: statemod.Root, offset: int, tids: list[int], settings: dict) -> list[str]:
+def slot_chunks(tids: list[int], max_array: int, per_job: int) -> list[list[list[int]]]:
+    """tasks_per_job > 1: slots of `per_job` tids, at most MaxArraySize slots (indices 0..) per chunk."""
+    slots = [tids[i:i + per_job] for i in range(0, len(tids), per_job)]
+    return [slots[i:i + max_array] for i in range(0, len(slots), max_array)]
+
+
+def sbatch_argv(r: statemod.Root, array: str, settings: dict) -> list[str]:
     """The sbatch options of one chunk, as arguments (no quoting trouble with spaces in paths)."""
-    array = index_ranges([t - offset for t in tids])
     if settings.get("max_running"):
         array += "%%%d" % settings["max_running"]
     argv = ["sbatch", "--parsable", "--job-name=%s" % r.batch_name, "--array=%s" % array,
@@ -114,11 +121,20 @@ def sbatch_argv(r: statemod.Root, offset: int, tids: list[int], settings: dict) 
     return argv + [str(a) for a in settings.get("sbatch_args") or []]
 
 
-def job_script(r: statemod.Root, offset: int, settings: dict) -> str:
+def job_script(r: statemod.Root, worker_args: list[str], settings: dict) -> str:
     """The batch script: the setup lines, then the shared worker for this array task."""
     lines = ["#!/bin/sh", "cd %s || exit 1" % shlex.quote(os.getcwd())] + list(settings.get("setup") or [])
-    lines.append("exec %s -m sweep.worker %s %d" % (shlex.quote(sys.executable), shlex.quote(r.path), offset))
+    lines.append(" ".join(["exec", shlex.quote(sys.executable), "-m", "sweep.worker", shlex.quote(r.path)]
+                          + [shlex.quote(a) for a in worker_args]))
     return "\n".join(lines) + "\n"
+
+
+def tasks_of(job: dict, index: int) -> list[int]:
+    """The tids array index `index` of a submitted chunk runs."""
+    slots = job.get("slots")
+    if slots is None:
+        return [job["offset"] + index]
+    return slots[index] if 0 <= index < len(slots) else []
 
 
 def load_jobs(root: str) -> list[dict]:
@@ -131,19 +147,30 @@ def load_jobs(root: str) -> list[dict]:
 def submit(r: statemod.Root, todo: list[tuple[int, int]], settings: dict, fresh: bool = False) -> Outcome:
     """One sbatch per chunk; each submitted chunk is recorded in jobs.json before the next is tried."""
     tids = sorted({tid for tid, _ in todo})
-    chunks = chunk_tids(tids, max_array_size())
+    per_job = int(settings.get("tasks_per_job") or 1)
     jobs = load_jobs(r.path)
+    if per_job == 1:  # array index = tid - offset: no file needed to find a task
+        plan = [(ctids, index_ranges([t - offset for t in ctids]), [str(offset)], {"offset": offset})
+                for offset, ctids in chunk_tids(tids, max_array_size())]
+    else:
+        plan = []
+        for n, slots in enumerate(slot_chunks(tids, max_array_size(), per_job)):
+            path = layout.slots_file(r.path, len(jobs) + n)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            layout.write_json_atomic(path, slots)
+            plan.append(([t for slot in slots for t in slot], "0-%d" % (len(slots) - 1), ["--slots", path],
+                         {"offset": None, "slots": slots}))
     done_now: list[dict] = []
-    for offset, ctids in chunks:
+    for ctids, array, worker_args, extra in plan:
         try:
-            p = subprocess.run(sbatch_argv(r, offset, ctids, settings), input=job_script(r, offset, settings),
+            p = subprocess.run(sbatch_argv(r, array, settings), input=job_script(r, worker_args, settings),
                                capture_output=True, text=True, timeout=120)
             error = None if p.returncode == 0 else (p.stderr.strip() or "exit status %d" % p.returncode)
         except (OSError, subprocess.TimeoutExpired) as exc:
             error = str(exc)
         if error:
-            _submission_failed(r, offset, ctids, done_now, error, fresh)
-        job = {"job_id": p.stdout.strip().split(";")[0], "offset": offset, "tids": ctids, "submitted": time.time()}
+            _submission_failed(r, ctids, done_now, error, fresh)
+        job = dict({"job_id": p.stdout.strip().split(";")[0], "tids": ctids, "submitted": time.time()}, **extra)
         jobs.append(job)
         done_now.append(job)
         layout.write_json_atomic(layout.jobs_file(r.path), jobs)
@@ -153,8 +180,7 @@ def submit(r: statemod.Root, todo: list[tuple[int, int]], settings: dict, fresh:
     return outcome
 
 
-def _submission_failed(r: statemod.Root, offset: int, tids: list[int], done_now: list[dict], error: str,
-                       fresh: bool) -> None:
+def _submission_failed(r: statemod.Root, tids: list[int], done_now: list[dict], error: str, fresh: bool) -> None:
     what = "tids %d-%d" % (tids[0], tids[-1]) if len(tids) > 1 else "tid %d" % tids[0]
     if not done_now:
         if fresh:  # nothing was queued: leave nothing that looks like a sweep
@@ -219,7 +245,8 @@ def squeue_states(jobs: list[dict]) -> dict[int, str]:
     for line in p.stdout.splitlines():
         parts = line.split()
         if len(parts) == 3 and parts[0] in by_id and parts[1].isdigit():
-            out[by_id[parts[0]]["offset"] + int(parts[1])] = SLURM_STATES.get(parts[2], "running")
+            for tid in tasks_of(by_id[parts[0]], int(parts[1])):
+                out[tid] = SLURM_STATES.get(parts[2], "running")
     return out
 
 
@@ -237,7 +264,8 @@ def finished_states(jobs: list[dict]) -> dict[int, str]:
                 jobid, _, st = line.partition("|")
                 m = re.fullmatch(r"(\d+)_(\d+)", jobid.strip())
                 if m and m.group(1) in by_id:
-                    out[by_id[m.group(1)]["offset"] + int(m.group(2))] = SLURM_STATES.get(st.split()[0], "failed")
+                    for tid in tasks_of(by_id[m.group(1)], int(m.group(2))):
+                        out[tid] = SLURM_STATES.get(st.split()[0], "failed")
             if out:
                 return out
     # slurmctld keeps finished jobs for MinJobAge seconds; one call lists them all
@@ -248,7 +276,8 @@ def finished_states(jobs: list[dict]) -> dict[int, str]:
         st = re.search(r"\bJobState=(\w+)", line)
         if array and task and st and array.group(1) in by_id:  # a pending remainder: ArrayTaskId=2-5,7
             for index in expand_ranges(task.group(1)):
-                out[by_id[array.group(1)]["offset"] + index] = SLURM_STATES.get(st.group(1), "failed")
+                for tid in tasks_of(by_id[array.group(1)], index):
+                    out[tid] = SLURM_STATES.get(st.group(1), "failed")
     return out
 
 
@@ -271,11 +300,13 @@ def refine_states(r: statemod.Root, states: list[statemod.TaskState]) -> None:
     unsettled = [ts for ts in states if ts.tid not in active
                  and ts.state in ("running", "pending", "lost", "interrupted")]
     finished = finished_states(jobs) if unsettled else {}
-    submitted = {t for j in jobs for t in j["tids"]}
+    submitted = {t: j["submitted"] for j in jobs for t in j["tids"]}  # the latest submission of each tid
     for ts in states:
         if ts.state == "done":
             continue
-        if ts.tid in active:
+        settled_since = ts.record is not None and ts.record.get("state") != "running" \
+            and ts.record.get("started", 0) >= submitted.get(ts.tid, 0)
+        if ts.tid in active and not settled_since:  # (a finished task may share its job with running ones)
             ts.state = active[ts.tid]
         elif ts.state == "interrupted" and finished.get(ts.tid) in ("cancelled", "timeout"):
             ts.state = finished[ts.tid]  # the worker was signalled before Slurm had settled why
