@@ -13,7 +13,8 @@ A sweep root:
         launcher.json           pid and start time of the local launcher (resume refuses beside it)
         attempts/               run directories of unfinished attempts, moved aside
         records/                per-attempt status records, written atomically
-        jobs.json               Slurm job ids (Slurm launcher only)
+        jobs.json               Slurm job ids and the tids of each (Slurm launcher only)
+        slurm/chunk_<n>.json    Slurm with tasks_per_job > 1: the tids of each array index
         <run directories>       one per run_batch task
         collated.csv            the collated table, written when a sweep ends
 """
