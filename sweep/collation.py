@@ -152,7 +152,7 @@ def _collate_root(root: str, use_cache: bool = True) -> "Any":
                 return cached, []
         except (OSError, ValueError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
             pass
-    df, problems = _build_root_table(r, statemod)
+    df, problems = _build_root_table(r)
     # A root still in flight can change without a file changing (Slurm queue states): cache only settled roots.
     if use_cache and not df["_status"].isin(["pending", "running"]).any():
         try:
@@ -162,16 +162,15 @@ def _collate_root(root: str, use_cache: bool = True) -> "Any":
     return df, problems
 
 
-def _build_root_table(r: Any, statemod: Any) -> tuple[Any, list[str]]:
+def _build_root_table(r: Any) -> tuple[Any, list[str]]:
     import pandas as pd
+
+    from .launch import state as statemod
+    from .launch.resume import refined_states
 
     root = r.path
     records = statemod.read_records(root)
-    states = statemod.task_states(r, records)
-    if r.sweep.get("launcher") == "slurm":
-        from .launch.slurm import refine_states
-
-        refine_states(r, states)
+    states = refined_states(r, records)
     lancet_streams = _stream_paths(root) if not r.tasks else {}
     problems: list[str] = []
     params: list[str] = []

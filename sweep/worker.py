@@ -1,8 +1,8 @@
 """Run one task: the code path every launcher shares.
 
 The local launcher calls `start` and `finish` in-process (no extra Python
-per task); a Slurm array task runs `python -m sweep.worker ROOT OFFSET`,
-which calls the same two functions around a blocking wait.
+per task); a Slurm array task runs `python -m sweep.worker ROOT OFFSET` (or
+`ROOT --slots FILE`), which calls the same two functions around a blocking wait.
 """
 
 from __future__ import annotations
@@ -67,8 +67,8 @@ def start(task: Task, extra: dict | None = None) -> Task:
         task.record.update(extra)
     with open(task.stdout, "wb") as out, open(task.stderr, "wb") as err:
         try:
-            task.proc = subprocess.Popen(layout.local_argv(task.argv, task.root), stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                         env=env, start_new_session=True)
+            task.proc = subprocess.Popen(layout.local_argv(task.argv, task.root), stdout=out, stderr=err,
+                                         stdin=subprocess.DEVNULL, env=env, start_new_session=True)
         except OSError as exc:
             err.write(("sweep: cannot start %s: %s\n" % (task.argv[0], exc.strerror)).encode())
             task.proc = None

@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -46,11 +47,9 @@ def git_metadata(paths: list[str]) -> dict:
         state = git_state(p)
         if state is not None:
             try:
-                import subprocess
-
                 diff = subprocess.run(["git", "-C", state["repository"], "diff", "HEAD"], capture_output=True,
                                       text=True, timeout=20).stdout
-            except (OSError, Exception):
+            except (OSError, subprocess.TimeoutExpired):
                 diff = ""
             state["diff_lines"] = diff.count("\n")
             return state
@@ -141,14 +140,11 @@ class BaseLauncher(param.Parameterized):
         info = self.launch_info(root)
         os.makedirs(layout.streams_dir(root))
         os.makedirs(layout.records_dir(root))
-        scripts = [getattr(self.command, "script", None)]
-        if self.spec_path:
-            os.makedirs(layout.spec_dir(root))
-            shutil.copy2(self.spec_path, layout.spec_dir(root))
-        for s in scripts:
-            if s and os.path.isfile(s):
+        script = getattr(self.command, "script", None)
+        for path in (self.spec_path, script):  # the spec and the model script, kept with the results
+            if path and os.path.isfile(path):
                 os.makedirs(layout.spec_dir(root), exist_ok=True)
-                shutil.copy2(s, layout.spec_dir(root))
+                shutil.copy2(path, layout.spec_dir(root))
         with open(layout.log_path(root, self.batch_name), "w") as log:
             def logged() -> Iterator[tuple[int, dict]]:
                 for tid, spec in enumerate(self.args.iter_specs()):
@@ -166,7 +162,7 @@ class BaseLauncher(param.Parameterized):
             "launcher": repr(self), "platform": platform.platform(), "host": platform.node(),
             "commandline": sys.argv, "start_time": time.time(), "end_time": None,
             "versions": versions(), "metadata": dict(self.metadata, git=git_metadata(
-                [p for p in (self.spec_path, *scripts) if p])),
+                [p for p in (self.spec_path, script) if p])),
         })
         layout.write_json_atomic(layout.info_path(root, self.batch_name), full)
         return info

@@ -23,8 +23,9 @@ def status(root: str) -> dict:
             "tasks": states}
 
 
-def refined_states(r: statemod.Root) -> list[statemod.TaskState]:
-    states = statemod.task_states(r)
+def refined_states(r: statemod.Root, records: dict | None = None) -> list[statemod.TaskState]:
+    """Task states from the records, merged with Slurm's queue for Slurm sweeps."""
+    states = statemod.task_states(r, records)
     if r.sweep.get("launcher") == "slurm":
         from .slurm import refine_states
 
