@@ -156,6 +156,14 @@ def _seconds(text: str) -> float | None:
     return value + (int(days) * 86400 if days.isdigit() else 0)
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGKILL, signal.SIGHUP)
+
+
+def _killed_by_stop_signal(returncode: int) -> bool:
+    """The task died from (or exited 128+N on) a signal Slurm uses to stop jobs."""
+    return any(returncode in (-sig, 128 + sig) for sig in STOP_SIGNALS)
+
+
 def _slurm_signal_reason() -> str:
     """Why Slurm signalled this task: its time limit ran out, or it was cancelled (else interrupted).
 
@@ -210,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
         current[:] = [task]
         start(task, extra)
         rc = task.proc.wait() if task.proc is not None else 127
+        if not signalled and _killed_by_stop_signal(rc):  # Slurm signals the whole job: the task may die first
+            signalled.append(signal.SIGTERM)
         if signalled:
             task.state = _slurm_signal_reason()
         all_done = finish(task, rc)["state"] == "done" and all_done

@@ -304,12 +304,14 @@ def refine_states(r: statemod.Root, states: list[statemod.TaskState]) -> None:
     for ts in states:
         if ts.state == "done":
             continue
-        settled_since = ts.record is not None and ts.record.get("state") != "running" \
+        # a record written since the latest submission settles the task, except "interrupted": the worker
+        # was signalled before Slurm had settled why, so the task stays active until Slurm says
+        settled_since = ts.record is not None and ts.record.get("state") not in ("running", "interrupted") \
             and ts.record.get("started", 0) >= submitted.get(ts.tid, 0)
         if ts.tid in active and not settled_since:  # (a finished task may share its job with running ones)
             ts.state = active[ts.tid]
         elif ts.state == "interrupted" and finished.get(ts.tid) in ("cancelled", "timeout"):
-            ts.state = finished[ts.tid]  # the worker was signalled before Slurm had settled why
+            ts.state = finished[ts.tid]
         elif ts.state in ("running", "pending", "lost"):
             if ts.tid in finished:
                 ts.state = finished[ts.tid] if finished[ts.tid] != "done" else "lost"
