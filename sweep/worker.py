@@ -164,8 +164,8 @@ def _killed_by_stop_signal(returncode: int) -> bool:
     return any(returncode in (-sig, 128 + sig) for sig in STOP_SIGNALS)
 
 
-def _slurm_signal_reason() -> str:
-    """Why Slurm signalled this task: its time limit ran out, or it was cancelled (else interrupted).
+def _slurm_signal_reason() -> str | None:
+    """Why Slurm is stopping this job: "timeout", "cancelled" or "interrupted"; None while it runs on.
 
     At the moment of the signal the job is often still COMPLETING; `sweep status` settles the rest
     from Slurm's final state.
@@ -181,6 +181,8 @@ def _slurm_signal_reason() -> str:
     limit, run = _seconds(fields.get("TimeLimit", "")), _seconds(fields.get("RunTime", ""))
     if state in ("TIMEOUT", "DEADLINE") or (limit and run is not None and run >= limit):
         return "timeout"
+    if state == "RUNNING":
+        return None
     return "cancelled" if state == "CANCELLED" else "interrupted"
 
 
@@ -218,10 +220,12 @@ def main(argv: list[str] | None = None) -> int:
         current[:] = [task]
         start(task, extra)
         rc = task.proc.wait() if task.proc is not None else 127
-        if not signalled and _killed_by_stop_signal(rc):  # Slurm signals the whole job: the task may die first
-            signalled.append(signal.SIGTERM)
-        if signalled:
-            task.state = _slurm_signal_reason()
+        # Slurm signals every process of the job, so the task may die before this worker sees its own signal
+        if signalled or _killed_by_stop_signal(rc):
+            reason = _slurm_signal_reason()
+            if signalled or reason:  # (killed while its job runs on: someone else's signal, a plain failure)
+                task.state = reason or "interrupted"
+                signalled.append(signal.SIGTERM)
         all_done = finish(task, rc)["state"] == "done" and all_done
     return 0 if all_done and not signalled else 1
 

@@ -138,6 +138,19 @@ def test_cancel_then_resume_completes_the_sweep(tmp_path):
 
 
 @needs_slurm
+def test_a_task_killed_by_another_signal_fails_as_it_does_locally(tmp_path):
+    write(tmp_path / "selfkill.py", "import os, signal\nos.kill(os.getpid(), signal.SIGTERM)\n")
+    spec = write(tmp_path / "k.toml", 'name = "k"\n[space]\nexpr = "List(\'x\', [1])"\n[run]\ncommand = ["%s", '
+                 '"selfkill.py"]\n[launcher]\nkind = "slurm"\n' % sys.executable)
+    for launcher in ("slurm", "local"):
+        r = run_sweep("run", spec, "--launcher", launcher, "--output-directory", tmp_path / launcher, "--wait",
+                      "--quiet", cwd=tmp_path, timeout=600)
+        assert r.returncode == 1, r.stdout + r.stderr
+        st = run_sweep("status", the_root(tmp_path, launcher))
+        assert "tid 0: failed (signal SIGTERM)  [x=1]" in st.stdout, (launcher, st.stdout)
+
+
+@needs_slurm
 def test_time_limit_shows_as_timed_out(tmp_path):
     spec = shell_spec(tmp_path, "List('x', [1]) * List('sleep', [0, 300])", slurm='time = "0:01:00"\n')
     r = run_sweep("run", spec, "--wait", "--quiet", cwd=tmp_path, timeout=600)
