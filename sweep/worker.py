@@ -52,12 +52,15 @@ def _move_aside(root: str, run_dir: str | None, attempt: int) -> None:
         os.replace(path, os.path.join(layout.attempts_dir(root), "%s.attempt%d" % (run_dir, attempt)))
 
 
-def start(task: Task, extra: dict | None = None) -> Task:
-    """Start the task's process with its streams redirected, in its own process group; record it running."""
+def start(task: Task, extra: dict | None = None, base_env: dict[str, str] | None = None) -> Task:
+    """Start the task's process with its streams redirected, in its own process group; record it running.
+
+    `base_env` (default: os.environ) lets a launcher starting thousands of tasks decode the environment once.
+    """
     task.stdout, task.stderr = layout.stream_paths(task.root, task.batch_name, task.tid, task.attempt,
                                                    time.strftime("%H%M%S"))
     _move_aside(task.root, task.run_dir, task.attempt)
-    env = dict(os.environ)
+    env = dict(os.environ if base_env is None else base_env)
     env[layout.TASK_ENV] = "%s::%d::%d" % (task.root, task.tid, task.attempt)
     task.started = time.time()
     task.record = {"tid": task.tid, "attempt": task.attempt, "state": "running", "started": task.started,
@@ -118,7 +121,8 @@ def finish(task: Task, returncode: int | None) -> dict:
     try:  # results printed to stdout must be on disk before the record says done
         fd = os.open(os.path.join(task.root, rec["stdout"]), os.O_RDONLY)
         try:
-            os.fsync(fd)
+            if os.fstat(fd).st_size:
+                os.fsync(fd)
         finally:
             os.close(fd)
     except OSError:

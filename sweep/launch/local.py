@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import os
 import queue
 import signal
 import threading
@@ -18,11 +19,39 @@ INTERRUPT_GRACE = 4.0  # seconds the children get to exit after an interrupt bef
 _WAKE = -1
 
 
-def _wait_and_finish(task: worker.Task, events: queue.SimpleQueue) -> None:
-    """In a thread per task: wait for the exit, write the record (its fsyncs off the main thread), post it."""
-    returncode = task.proc.wait()
-    task.record = worker.finish(task, returncode)
-    events.put(task.tid)
+class _Waiters:
+    """Threads that wait for task exits and write their records (the fsyncs off the main thread).
+
+    A thread is reused once its task is recorded, so a sweep of thousands of tasks starts only as many
+    threads as ever ran at once.
+    """
+
+    def __init__(self, events: queue.SimpleQueue) -> None:
+        self.events = events
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.idle = 0
+        self.threads = 0
+
+    def submit(self, task: worker.Task) -> None:
+        with self.lock:
+            spawn = self.idle == 0
+            self.threads += spawn
+            self.idle -= not spawn
+        self.jobs.put(task)
+        if spawn:
+            threading.Thread(target=self._loop, daemon=True).start()
+
+    def _loop(self) -> None:
+        while (task := self.jobs.get()) is not None:
+            task.record = worker.finish(task, task.proc.wait())
+            with self.lock:
+                self.idle += 1
+            self.events.put(task.tid)
+
+    def close(self) -> None:
+        for _ in range(self.threads):  # (a thread still waiting on an unkillable task is a daemon)
+            self.jobs.put(None)
 
 
 def dispatch(root: str, batch_name: str, todo: list[tuple[int, int]], tasks: dict[int, dict], *,
@@ -38,6 +67,8 @@ def dispatch(root: str, batch_name: str, todo: list[tuple[int, int]], tasks: dic
     progress = Progress(len({tid for tid, _ in todo}), quiet=quiet)
     caught: list[int] = []
     stopping = False
+    base_env = dict(os.environ)
+    waiters = _Waiters(events)
 
     def on_signal(signum: int, frame: Any) -> None:
         caught.append(signum)
@@ -68,13 +99,14 @@ def dispatch(root: str, batch_name: str, todo: list[tuple[int, int]], tasks: dic
             while pending and not stopping and not caught and len(running) < max_concurrency:
                 tid, attempt = pending.popleft()
                 entry = tasks[tid]
-                task = worker.start(worker.Task(root, batch_name, tid, attempt, entry["argv"], entry.get("run_dir")))
+                task = worker.start(worker.Task(root, batch_name, tid, attempt, entry["argv"], entry.get("run_dir")),
+                                    base_env=base_env)
                 if task.proc is None:
                     task.record = worker.finish(task, None)
                     settle(task)
                     continue
                 running[tid] = task
-                threading.Thread(target=_wait_and_finish, args=(task, events), daemon=True).start()
+                waiters.submit(task)
                 if timeout:
                     deadlines[tid] = time.monotonic() + timeout
             progress.update(outcome.done, outcome.failed, len(running))
@@ -102,6 +134,7 @@ def dispatch(root: str, batch_name: str, todo: list[tuple[int, int]], tasks: dic
         progress.update(outcome.done, outcome.failed, 0, force=True)
         progress.close()
     finally:
+        waiters.close()
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
     outcome.not_started = len({tid for tid, _ in pending})
