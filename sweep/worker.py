@@ -95,6 +95,12 @@ def stderr_tail(path: str, lines: int = STDERR_TAIL_LINES) -> list[str]:
 
 def finish(task: Task, returncode: int | None) -> dict:
     """Write the task's final record atomically (after fsyncing its stdout) and return it."""
+    conclude(task, returncode)
+    return write_final_record(task)
+
+
+def conclude(task: Task, returncode: int | None) -> dict:
+    """Fill in the task's final record (state, exit code or signal, stderr tail) without writing it."""
     ended = time.time()
     rec = task.record
     rec.update(ended=ended, duration=ended - task.started, exit_code=None, signal=None)
@@ -118,6 +124,12 @@ def finish(task: Task, returncode: int | None) -> dict:
     rec["state"] = state
     if state != "done":
         rec["stderr_tail"] = stderr_tail(os.path.join(task.root, rec["stderr"]))
+    return rec
+
+
+def write_final_record(task: Task) -> dict:
+    """Write the concluded record atomically, after fsyncing the stdout it may vouch for."""
+    rec = task.record
     try:  # results printed to stdout must be on disk before the record says done
         fd = os.open(os.path.join(task.root, rec["stdout"]), os.O_RDONLY)
         try:

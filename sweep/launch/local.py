@@ -20,18 +20,20 @@ _WAKE = -1
 
 
 class _Waiters:
-    """Threads that wait for task exits and write their records (the fsyncs off the main thread).
+    """Threads that wait for task exits and write their records, the fsyncs off the main thread.
 
-    A thread is reused once its task is recorded, so a sweep of thousands of tasks starts only as many
-    threads as ever ran at once.
+    A task's exit is posted as soon as its state is known, before its record is written, so the next task
+    starts without waiting for the disk; `close` waits for every record in flight. A thread is reused
+    once its task is recorded: a sweep starts only as many threads as ever ran at once.
     """
 
     def __init__(self, events: queue.SimpleQueue) -> None:
         self.events = events
         self.jobs: queue.SimpleQueue = queue.SimpleQueue()
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()
         self.idle = 0
         self.threads = 0
+        self.writing = 0
 
     def submit(self, task: worker.Task) -> None:
         with self.lock:
@@ -44,12 +46,22 @@ class _Waiters:
 
     def _loop(self) -> None:
         while (task := self.jobs.get()) is not None:
-            task.record = worker.finish(task, task.proc.wait())
+            worker.conclude(task, task.proc.wait())
             with self.lock:
-                self.idle += 1
+                self.writing += 1
             self.events.put(task.tid)
+            try:
+                worker.write_final_record(task)
+            finally:
+                with self.lock:
+                    self.writing -= 1
+                    self.idle += 1
+                    self.lock.notify_all()
 
     def close(self) -> None:
+        """Wait until every concluded record is on disk, then let the threads go."""
+        with self.lock:
+            self.lock.wait_for(lambda: self.writing == 0)
         for _ in range(self.threads):  # (a thread still waiting on an unkillable task is a daemon)
             self.jobs.put(None)
 
