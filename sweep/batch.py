@@ -92,6 +92,38 @@ def _new_global_params(overrides: dict | None = None) -> _GlobalParamsBase:
 
 global_params = _new_global_params()
 
+
+def declared_in_source(script: str) -> list[str] | None:
+    """The names a model script declares with `global_params.add(name=...)`, read without running it.
+
+    None when the declarations cannot be read that way (none found, or `add(**names)`).
+    """
+    try:
+        with open(script, "rb") as f:
+            tree = ast.parse(f.read(), script)
+    except (OSError, SyntaxError, ValueError):
+        return None
+    aliases, modules = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module in ("sweep", "sweep.batch") and not node.level:
+            aliases.update(a.asname or a.name for a in node.names if a.name == "global_params")
+        elif isinstance(node, ast.Import):
+            modules.update(a.asname or a.name for a in node.names if a.name == "sweep")
+
+    def is_global_params(e: ast.expr) -> bool:
+        return (isinstance(e, ast.Name) and e.id in aliases) or (
+            isinstance(e, ast.Attribute) and e.attr == "global_params" and isinstance(e.value, ast.Name)
+            and e.value.id in modules)
+
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add" \
+                and is_global_params(node.func.value):
+            if node.args or any(k.arg is None for k in node.keywords):
+                return None
+            names += [k.arg for k in node.keywords if k.arg]
+    return names or None
+
 # --- results ----------------------------------------------------------------------
 
 _pending: dict[str, Any] = {}

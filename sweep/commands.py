@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import shutil
 import subprocess
@@ -195,6 +196,22 @@ class RunBatchCommand(Command):
             target = self.analysis.rpartition(":")[0]
             if target.endswith(".py") and not os.path.isfile(target):
                 raise SweepError("command: analysis file not found: %s" % target)
+        self._warn_undeclared(args)
+
+    def _warn_undeclared(self, args: BaseArgs) -> None:
+        """Before anything runs: keys the script visibly does not declare would fail every task."""
+        from .batch import declared_in_source
+
+        declared = None if self.allow_unused else declared_in_source(self.script)
+        if not declared or getattr(self, "_warned", False):
+            return
+        for key in [k for k in args.constant_keys + args.varying_keys if k not in declared]:
+            close = difflib.get_close_matches(key, declared, n=1)
+            print("sweep: warning: %s does not declare parameter %r%s: its tasks will fail unless the script "
+                  "declares it elsewhere (declared: %s)" % (os.path.basename(self.script), key,
+                                                            " (did you mean %r?)" % close[0] if close else "",
+                                                            ", ".join(declared)), file=sys.stderr)
+            self._warned = True
 
     def summary(self) -> None:
         print("Command executable: %s -m sweep run-batch %s" % (self.executable, self.script))

@@ -415,3 +415,28 @@ def test_live_progress_line_on_a_terminal(tmp_path):
     assert p.returncode == 0, text
     assert "\r\x1b[K[3/3] done 3, failed 0, running 0, queued 0" in text
     assert "sweep shell: 3 done in" in text
+
+
+def test_a_key_the_script_does_not_declare_is_flagged_before_launch(tmp_path):
+    tiny = os.path.join(SPECS, "tiny.toml")
+    warning = ("sweep: warning: tiny.py does not declare parameter 'cortex_densty' (did you mean 'cortex_density'?): "
+               "its tasks will fail unless the script declares it elsewhere (declared: retina_density, "
+               "cortex_density, learning_rate, radius, input_width, decay_time, seed)\n")
+    r = run_sweep("run", tiny, "-p", "cortex_densty=3", "--dry-run", cwd=tmp_path)
+    assert r.returncode == 0 and r.stderr == warning
+    assert run_sweep("run", tiny, "--dry-run", cwd=tmp_path).stderr == ""
+    r = run_sweep("run", tiny, "-p", "cortex_densty=3", "--quiet", "--output-directory", "out", cwd=tmp_path)
+    assert r.returncode == 1 and r.stderr.count("sweep: warning:") == 1 and r.stderr.startswith(warning)
+    assert "sweep tiny: 12 failed" in r.stdout  # the warning does not stop the sweep: the script may declare it elsewhere
+
+
+def test_declarations_read_from_source_only_when_they_can_all_be_seen(tmp_path):
+    from sweep.batch import declared_in_source
+
+    seen = write(tmp_path / "a.py", "import param\nimport sweep as s\nfrom sweep import global_params as g\n"
+                 "g.add(x=param.Number(1))\ns.global_params.add(y=param.Number(2))\n")
+    assert declared_in_source(seen) == ["x", "y"]
+    hidden = write(tmp_path / "b.py", "from sweep import global_params as g\nd = {}\ng.add(x=1, **d)\n")
+    assert declared_in_source(hidden) is None
+    assert declared_in_source(write(tmp_path / "c.py", "import model  # declares in another module\n")) is None
+    assert declared_in_source(write(tmp_path / "d.py", "def (:\n")) is None
