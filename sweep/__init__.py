@@ -21,7 +21,7 @@ _EXPORTS = {
     "launch.slurm": ["SlurmLauncher"],
     "launch.resume": ["status", "resume"],
     "collation": ["collate", "Output", "load_arrays"],
-    "filetypes": ["FileInfo", "FileType", "FileOption", "JSONFile", "NumpyFile"],
+    "filetypes": ["FileInfo", "FileType", "FileOption", "JSONFile", "NumpyFile", "CustomFile"],
     "archives": ["archive", "verify", "reproduce", "compare"],
     "specfile": ["load_spec", "Sweep"],
     "errors": ["SweepError", "SpecError"],

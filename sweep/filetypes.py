@@ -139,6 +139,36 @@ class NumpyFile(FileType):
             return {k: npz[k] for k in npz.files if k != "metadata"}
 
 
+class CustomFile(FileType):
+    """Any file, read by your own functions: `data_fn(filename)` and `metadata_fn(filename)` return dicts."""
+
+    data_fn = param.Callable(default=None, allow_None=True, doc="Takes a filename, returns a dict of data.")
+    metadata_fn = param.Callable(default=None, allow_None=True, doc="Takes a filename, returns a dict of metadata.")
+
+    def __init__(self, data_fn: Any = None, metadata_fn: Any = None, **params: Any):
+        fns = {k: v for k, v in (("data_fn", data_fn), ("metadata_fn", metadata_fn)) if v is not None}
+        super().__init__(**params, **fns)
+
+    def save(self, filename: str, metadata: dict | None = None, **data: Any) -> str:
+        raise SweepError("CustomFile cannot save files; it only reads them with data_fn and metadata_fn")
+
+    def metadata(self, filename: str) -> dict:
+        return self._call("metadata_fn", filename)
+
+    def data(self, filename: str) -> dict:
+        return self._call("data_fn", filename)
+
+    def _call(self, name: str, filename: str) -> dict:
+        fn = getattr(self, name)
+        if fn is None:
+            raise SweepError("CustomFile: no %s given to read %s" % (name, filename))
+        value = fn(filename)
+        if not isinstance(value, dict):
+            raise SweepError("CustomFile: %s must return a dict, got %s for %s"
+                             % (name, type(value).__name__, filename))
+        return value
+
+
 class FileInfo(Args):
     """The points of `source`, each with the metadata of the file under `key` (Lancet's FileInfo)."""
 

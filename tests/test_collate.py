@@ -12,6 +12,7 @@ import pytest
 import sweep
 from sweep import layout
 from sweep.collation import CollateWarning
+from sweep.errors import SweepError
 from conftest import SPECS, run_sweep, write
 
 
@@ -242,3 +243,22 @@ def test_file_info_and_file_types(tmp_path):
     assert df["weights"][2].tolist() == [0, 1, 2]
     meta = sweep.FileInfo.from_pattern("meta_{n:d}.json", js, root=str(tmp_path))
     assert [s["score"] for s in meta.specs] == [0.0, 1.5, 3.0]
+
+
+def test_custom_file_reads_with_the_users_functions(tmp_path):
+    for i in range(2):
+        (tmp_path / ("log_%d.txt" % i)).write_text("loss %d\n" % (10 - i))
+    reader = sweep.CustomFile(data_fn=lambda f: {"loss": float(open(f).read().split()[1])},
+                              metadata_fn=lambda f: {"size": os.path.getsize(f)})
+    info = sweep.FileInfo(sweep.FilePattern("file", "log_{n:d}.txt", root=str(tmp_path)), "file", reader)
+    assert [s["size"] for s in info.specs] == [8, 7]
+    assert info.load(info.dframe)["loss"].tolist() == [10.0, 9.0]
+    with pytest.raises(SweepError) as e:
+        sweep.CustomFile(data_fn=lambda f: [1]).data("x.txt")
+    assert str(e.value) == "CustomFile: data_fn must return a dict, got list for x.txt"
+    with pytest.raises(SweepError) as e:
+        sweep.CustomFile(data_fn=lambda f: {}).metadata("x.txt")
+    assert str(e.value) == "CustomFile: no metadata_fn given to read x.txt"
+    with pytest.raises(SweepError) as e:
+        reader.save("x.txt", a=1)
+    assert str(e.value) == "CustomFile cannot save files; it only reads them with data_fn and metadata_fn"
