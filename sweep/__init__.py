@@ -27,6 +27,15 @@ _EXPORTS = {
     "errors": ["SweepError", "SpecError"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+# Lancet names sweep does not carry, and what to use instead
+_NOT_CARRIED = {
+    "QLauncher": "Grid Engine is not supported; use sweep.SlurmLauncher (or sweep.Launcher to run locally)",
+    "ScriptLauncher": "use sweep.SlurmLauncher's setup and sbatch_args options, or sweep.Launcher",
+    "ImageFile": "use sweep.CustomFile with your own image reader",
+    "ViewFile": "use sweep.CustomFile with your own reader",
+    "DynamicArgs": "dynamic (feedback-driven) specifiers are not supported",
+    "SimpleGradientDescent": "dynamic (feedback-driven) specifiers are not supported",
+}
 
 __all__ = sorted(_WHERE) + ["global_params"]
 
@@ -36,6 +45,8 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module(".batch", __name__).global_params
     module = _WHERE.get(name)
     if module is None:
+        if name in _NOT_CARRIED:
+            raise AttributeError("sweep has no Lancet %s: %s" % (name, _NOT_CARRIED[name]))
         raise AttributeError("module 'sweep' has no attribute %r" % name)
     value = getattr(importlib.import_module("." + module, __name__), name)
     globals()[name] = value

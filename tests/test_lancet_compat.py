@@ -28,3 +28,15 @@ def test_lancet_tutorial_prime_quintuplet(tmp_path, monkeypatch):
     [launch] = lancet.Output("output")
     assert launch.tids == list(range(16)) and launch.specs[1] == {"integer": 101}
     assert open(launch.stdout[3]).read().strip() == "103: 103"
+
+
+def test_lancet_names_sweep_does_not_carry_say_what_to_use():
+    import sweep as lancet
+
+    with pytest.raises(AttributeError) as e:
+        lancet.QLauncher
+    assert str(e.value) == ("sweep has no Lancet QLauncher: Grid Engine is not supported; use sweep.SlurmLauncher "
+                            "(or sweep.Launcher to run locally)")
+    with pytest.raises(AttributeError) as e:
+        lancet.NoSuchThing
+    assert str(e.value) == "module 'sweep' has no attribute 'NoSuchThing'"
