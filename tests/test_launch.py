@@ -355,13 +355,13 @@ def test_every_local_example_spec_runs(name, tmp_path):
 
 def test_review_and_launch_refuses_an_existing_root(tmp_path):
     args, cmd = sweep.List("x", [1]), sweep.ShellCommand("true")
-    ts = tuple(time.localtime())
-    stamp = time.strftime(layout.DEFAULT_TIMESTAMP_FORMAT, ts)
-    os.makedirs(tmp_path / ("%s-taken" % stamp))
+    now = time.time()
+    for t in (now, now + 60):  # review_and_launch stamps the launch itself, maybe in the next minute
+        os.makedirs(tmp_path / ("%s-taken" % time.strftime(layout.DEFAULT_TIMESTAMP_FORMAT, time.localtime(t))))
 
     @sweep.review_and_launch(output_directory=str(tmp_path), review=False)
     def launch():
-        return sweep.Launcher("taken", args, cmd, timestamp=ts, quiet=True)
+        return sweep.Launcher("taken", args, cmd, quiet=True)
 
     with pytest.raises(SweepError, match="review_and_launch: root directory already exists: "):
         launch()
@@ -440,3 +440,31 @@ def test_declarations_read_from_source_only_when_they_can_all_be_seen(tmp_path):
     assert declared_in_source(hidden) is None
     assert declared_in_source(write(tmp_path / "c.py", "import model  # declares in another module\n")) is None
     assert declared_in_source(write(tmp_path / "d.py", "def (:\n")) is None
+
+
+def test_review_and_launch_with_launch_args_runs_one_launcher_per_point(tmp_path, capsys):
+    write(tmp_path / "task.py", TASK)
+    cmd = sweep.ShellCommand(sys.executable, args=[str(tmp_path / "task.py")])
+    answers = iter(["n", "n", "y"])  # the command lines of each launch: no; execute all: yes
+
+    @sweep.review_and_launch(output_directory=str(tmp_path / "o"), launch_args=sweep.List("seed", [1, 2]),
+                             input_fn=lambda prompt: next(answers))
+    def launch(seed):
+        return sweep.Launcher("seed%d" % seed, sweep.List("x", [seed]) * sweep.Args(sleep=0), cmd, quiet=True)
+
+    outcomes = launch()
+    assert [o.done for o in outcomes] == [1, 1]
+    roots = sorted(os.listdir(tmp_path / "o"))
+    assert [r.split("-")[-1] for r in roots] == ["seed1", "seed2"]
+    assert len({r.rsplit("-", 1)[0] for r in roots}) == 1  # one shared timestamp
+    assert "Meta arguments (one launch each)" in capsys.readouterr().out
+
+    @sweep.review_and_launch(output_directory=str(tmp_path / "p"), launch_args=sweep.List("seed", [1, 2]),
+                             review=False)
+    def clash(seed):
+        return sweep.Launcher("same", sweep.List("x", [seed]), cmd, quiet=True)
+
+    with pytest.raises(SweepError, match=r"review_and_launch: each launcher needs its own root directory, .*same "
+                                         r"is given twice \(give them distinct batch names\)"):
+        clash()
+    assert not os.path.exists(tmp_path / "p")

@@ -112,11 +112,15 @@ class BaseLauncher(param.Parameterized):
             raise SweepError("the parameter space is empty (it gives no points)")
         self.command.verify(self.args)
 
-    def _create_root(self) -> str:
-        parent = layout.make_output_directory(os.path.join(self.output_directory, *self.subdir))
+    def get_root_directory(self, n: int = 1) -> str:
+        """The root this launcher creates (Lancet's name); the n-th candidate when earlier ones are taken."""
         stamp = time.strftime(self.timestamp_format, tuple(self.timestamp))
+        return os.path.join(self.output_directory, *self.subdir, layout.root_dir_name(stamp, self.batch_name, n))
+
+    def _create_root(self) -> str:
+        parent = layout.make_output_directory(os.path.dirname(self.get_root_directory()))
         for n in range(1, 10000):  # two sweeps in the same minute get distinct roots
-            root = os.path.join(parent, layout.root_dir_name(stamp, self.batch_name, n))
+            root = os.path.join(parent, os.path.basename(self.get_root_directory(n)))
             try:
                 os.mkdir(root)
                 return root
