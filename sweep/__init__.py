@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "args": ["Args", "Range", "List", "Log", "FilePattern", "Concatenate", "CartesianProduct",
-             "Identity", "Zip", "identityfn", "BaseArgs"],
+             "Identity", "Zip", "identityfn", "BaseArgs", "Arguments", "fp_repr", "set_fp_precision"],
     "batch": ["run_batch", "save", "run_dir", "DEFAULT_TIMES"],
     "commands": ["Command", "ShellCommand", "RunBatchCommand"],
     "launch.local": ["Launcher"],
@@ -25,6 +25,7 @@ _EXPORTS = {
     "archives": ["archive", "verify", "reproduce", "compare"],
     "specfile": ["load_spec", "Sweep"],
     "errors": ["SweepError", "SpecError"],
+    "vcs": ["vcs_metadata"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 # Lancet names sweep does not carry, and what to use instead

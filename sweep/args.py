@@ -24,13 +24,23 @@ from .errors import SpecError
 
 __all__ = [
     "Args", "Range", "List", "Log", "FilePattern", "Concatenate",
-    "CartesianProduct", "Identity", "Zip", "identityfn", "BaseArgs",
+    "CartesianProduct", "Identity", "Zip", "identityfn", "BaseArgs", "Arguments", "fp_repr", "set_fp_precision",
 ]
 
 
 def identityfn(x: Any) -> Any:
     """The default `mapfn` of `Range`."""
     return x
+
+
+def fp_repr(x: Any) -> str:
+    """Lancet's: floats as str, everything else as repr."""
+    return str(x) if isinstance(x, float) else repr(x)
+
+
+def set_fp_precision(value: int) -> None:
+    """Lancet's: the default number of digits every specifier rounds floats to from now on."""
+    BaseArgs.fp_precision = value
 
 
 _MANY = object()  # marks a key that takes more than one value
@@ -246,6 +256,9 @@ class BaseArgs(param.Parameterized):
 
     def __str__(self) -> str:
         return self._pprint(flat=False)
+
+
+Arguments = BaseArgs  # Lancet's name for the base class
 
 
 class Args(BaseArgs):

@@ -40,3 +40,39 @@ def test_lancet_names_sweep_does_not_carry_say_what_to_use():
     with pytest.raises(AttributeError) as e:
         lancet.NoSuchThing
     assert str(e.value) == "module 'sweep' has no attribute 'NoSuchThing'"
+
+
+def test_vcs_metadata_describes_a_git_repository(tmp_path):
+    import subprocess
+
+    env = dict(os.environ, GIT_AUTHOR_NAME="a", GIT_AUTHOR_EMAIL="a@b", GIT_COMMITTER_NAME="a",
+               GIT_COMMITTER_EMAIL="a@b")
+    repo = tmp_path / "repo"
+    (repo / "sub").mkdir(parents=True)
+    (repo / "model.py").write_text("x = 1\n")
+    for cmd in (["init", "-q"], ["add", "model.py"], ["commit", "-q", "-m", "first model"]):
+        subprocess.run(["git", *cmd], cwd=repo, env=env, check=True)
+    (repo / "model.py").write_text("x = 2\n")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    meta = lancet.vcs_metadata([str(repo / "sub"), str(plain)])
+    sub = str(repo / "sub")
+    assert meta["vcs_versions"] == {sub: head, str(plain): None}
+    assert meta["vcs_messages"][sub].endswith(" first model")
+    assert "-x = 1\n+x = 2" in meta["vcs_diffs"][sub]
+    with pytest.raises(lancet.SweepError) as e:
+        lancet.vcs_metadata([])
+    assert str(e.value) == "vcs_metadata: no paths to version-controlled repositories given"
+
+
+def test_set_fp_precision_and_the_base_class_name():
+    try:
+        lancet.set_fp_precision(2)
+        assert lancet.Args(a=1.23456).specs == [{"a": 1.23}]
+        assert repr(lancet.Args(a=1.5)) == "Args(fp_precision=2,a=1.5)"
+    finally:
+        lancet.set_fp_precision(4)
+    assert lancet.Args(a=1.23456).specs == [{"a": 1.2346}]
+    assert isinstance(lancet.List("a", [1]) * lancet.Range("b", 0, 1), lancet.Arguments)
+    assert [lancet.fp_repr(v) for v in (0.5, "a", 3)] == ["0.5", "'a'", "3"]
