@@ -78,6 +78,14 @@ class _KeyStats:
         return cls(len(values), runs, values[0], values[-1], single)
 
 
+def _stats_of(specs: Iterable[dict]) -> dict[str, _KeyStats]:
+    columns: dict[str, list] = {}
+    for spec in specs:
+        for k, v in spec.items():
+            columns.setdefault(k, []).append(v)
+    return {k: _KeyStats.of_column(col) for k, col in columns.items()}
+
+
 def _round_spec(spec: dict, fp_precision: int) -> dict:
     out = {}
     for k, v in spec.items():
@@ -94,10 +102,12 @@ class BaseArgs(param.Parameterized):
         Number of decimal places floats are rounded to; 0 casts floats to int.""")
 
     _infix: str | None = None  # '*' or '+' for the binary operators
+    _str_leaves_out: tuple[str, ...] = ("fp_precision",)  # constructor arguments str shows only when changed
 
     def __init__(self, **params: Any):
         super().__init__(**params)
         self._lexorder: tuple[str, ...] | None = None
+        self._sorted_stats: dict[str, _KeyStats] | None = None
 
     # --- what subclasses provide -------------------------------------------
     def _length(self) -> int:
@@ -106,9 +116,17 @@ class BaseArgs(param.Parameterized):
     def _iter(self) -> Iterator[dict]:
         raise NotImplementedError
 
-    def _stats(self) -> dict[str, _KeyStats]:
-        """Per-key statistics, keys in order of first appearance."""
+    def _source_stats(self) -> dict[str, _KeyStats]:
+        """Per-key statistics of the points in their own order, keys in order of first appearance."""
         raise NotImplementedError
+
+    def _stats(self) -> dict[str, _KeyStats]:
+        """Per-key statistics of the points as iterated: a lexsort reorders them, so it counts them again."""
+        if self._lexorder is None:
+            return self._source_stats()
+        if self._sorted_stats is None:
+            self._sorted_stats = _stats_of(self.iter_specs())
+        return self._sorted_stats
 
     def _ctor_items(self) -> list[tuple[str, Any]]:
         """(name, value) pairs of the constructor call that rebuilds this object."""
@@ -176,7 +194,7 @@ class BaseArgs(param.Parameterized):
             if el[1:] not in self:
                 raise SpecError("lexsort: unknown key %r; keys are %s" % (el[1:], ", ".join(map(repr, self._stats()))))
         new = self.copy()
-        new._lexorder = tuple(order)
+        new._lexorder, new._sorted_stats = tuple(order), None
         return new
 
     @staticmethod
@@ -228,28 +246,35 @@ class BaseArgs(param.Parameterized):
         return CartesianProduct(other, self)
 
     # --- repr / str: the constructor call that rebuilds the object --------------
-    def _pprint(self, flat: bool, level: int = 1) -> str:
-        tab = "  "
+    def _pprint(self, flat: bool, level: int = 1, changed_only: bool | None = None) -> str:
+        """Lancet's layout: repr is flat with every argument; str is indented and leaves out defaults."""
+        changed_only = not flat if changed_only is None else changed_only
+        tab = "   "
         if self._infix:
             first, second = self.first, self.second
             parts = []
             for operand in (first, second):
-                text = operand._pprint(flat, level)
+                text = operand._pprint(flat, level, changed_only)
                 if self._infix == "*" and operand._infix == "+":
                     text = "(%s)" % text
                 parts.append(text)
             text = "%s %s %s" % (parts[0], self._infix, parts[1])
         else:
             items = self._ctor_items()
+            if changed_only:
+                items = [(k, v) for k, v in items if not (k in self._str_leaves_out and v == self.param[k].default)]
             br, indent = ("", "") if flat else ("\n", tab * level)
             args = [
-                "%s%s=%s" % (br + indent, k, v._pprint(flat, level + 1) if isinstance(v, BaseArgs) else repr(v))
+                "%s%s=%s" % (br + indent, k, v._pprint(flat, level + 1, changed_only) if isinstance(v, BaseArgs) else repr(v))
                 for k, v in items
             ]
             text = "%s(%s%s)" % (type(self).__name__, ",".join(args), "" if flat or not args else br + tab * (level - 1))
-        if self._lexorder is not None:
-            text += ".lexsort(%s)" % ", ".join(repr(o) for o in self._lexorder)
-        return text
+        return self._with_lexsort(text)
+
+    def _with_lexsort(self, text: str) -> str:
+        if self._lexorder is None:
+            return text
+        return "(%s).lexsort(%s)" % (text, ", ".join(repr(o) for o in self._lexorder))
 
     def __repr__(self) -> str:
         return self._pprint(flat=True)
@@ -290,13 +315,9 @@ class Args(BaseArgs):
     def _iter(self) -> Iterator[dict]:
         return map(dict, self._specs)
 
-    def _stats(self) -> dict[str, _KeyStats]:
+    def _source_stats(self) -> dict[str, _KeyStats]:
         if self._stats_cache is None:
-            columns: dict[str, list] = {}
-            for spec in self._specs:
-                for k, v in spec.items():
-                    columns.setdefault(k, []).append(v)
-            self._stats_cache = {k: _KeyStats.of_column(col) for k, col in columns.items()}
+            self._stats_cache = _stats_of(self._specs)
         return self._stats_cache
 
     def __bool__(self) -> bool:
@@ -320,6 +341,8 @@ class Range(Args):
     Beyond Lancet: `log=True` spaces the values geometrically, `integer=True`
     rounds them to distinct integers.
     """
+
+    _str_leaves_out = ("fp_precision", "steps")
 
     key = param.String(default="", constant=True, doc="The key the values are assigned to.")
     start_value = param.Number(default=None, allow_None=True, constant=True, doc="First value of the range.")
@@ -352,7 +375,7 @@ class Range(Args):
         if log:
             return [math.exp(v) for v in Range.linspace(math.log(start), math.log(stop), n)]
         if n == 1:
-            return [float(start)]
+            return [start]  # as given, like Lancet: Range('x', 2, 2, steps=1) gives x=2
         nm1 = n - 1
         return [(start * (nm1 - i) + stop * i) / nm1 for i in range(n)]
 
@@ -364,8 +387,7 @@ class Range(Args):
         for name in ("log", "integer"):
             if getattr(self, name):
                 items.append((name, True))
-        if self.fp_precision != BaseArgs.fp_precision:
-            items.append(("fp_precision", self.fp_precision))
+        items.append(("fp_precision", self.fp_precision))
         return items
 
 
@@ -383,13 +405,14 @@ class List(Args):
 
     def _ctor_items(self) -> list[tuple[str, Any]]:
         items = [("key", self.key), ("values", self.values)]
-        if self.fp_precision != BaseArgs.fp_precision:
-            items.append(("fp_precision", self.fp_precision))
+        items.append(("fp_precision", self.fp_precision))
         return items
 
 
 class Log(Args):
     """The points of a launch log (lines `<tid> <json>`), each with its tid under `tid_key`."""
+
+    _str_leaves_out = ("fp_precision", "tid_key")
 
     log_path = param.String(default=None, allow_None=True, constant=True, doc="Path of the log file.")
     tid_key = param.String(default="tid", allow_None=True, constant=True, doc="""
@@ -444,10 +467,7 @@ class Log(Args):
             f.write(prefix + "".join("%d %s\n" % (tid, json.dumps(spec)) for tid, spec in enumerate(specs, start)))
 
     def _ctor_items(self) -> list[tuple[str, Any]]:
-        items = [("log_path", self.log_path)]
-        if self.tid_key != "tid":
-            items.append(("tid_key", self.tid_key))
-        return items
+        return [("log_path", self.log_path), ("tid_key", self.tid_key), ("fp_precision", self.fp_precision)]
 
 
 class FilePattern(Args):
@@ -494,7 +514,7 @@ class FilePattern(Args):
         items = [("key", self.key), ("pattern", self.pattern)]
         if self.root is not None:
             items.append(("root", self.root))
-        return items
+        return items + [("fp_precision", self.fp_precision)]
 
 
 class Identity(Args):
@@ -526,7 +546,7 @@ class _Binary(Args):
     def _length(self) -> int:
         return self._len
 
-    def _stats(self) -> dict[str, _KeyStats]:
+    def _source_stats(self) -> dict[str, _KeyStats]:
         if self._cache is None:
             self._cache = self._combine(self.first._stats(), self.second._stats())
         return self._cache
@@ -644,7 +664,7 @@ class Zip(Args):
                 raise SpecError("Zip: operands must be argument specifiers, got %r" % (s,))
         lengths = [len(s) for s in specifiers]
         if len(set(lengths)) != 1:
-            detail = ", ".join("%s has %d" % (repr(s), n) for s, n in zip(specifiers, lengths))
+            detail = ", ".join("%s has %d" % (s._pprint(True, changed_only=True), n) for s, n in zip(specifiers, lengths))
             raise SpecError("Zip: linked specifiers must have the same length: %s" % detail)
         seen: dict[str, int] = {}
         for i, s in enumerate(specifiers):
@@ -667,16 +687,14 @@ class Zip(Args):
                 d.update(p)
             yield d
 
-    def _stats(self) -> dict[str, _KeyStats]:
+    def _source_stats(self) -> dict[str, _KeyStats]:
         if self._stats_cache is None:
             self._stats_cache = {}
             for s in self._specifiers:
                 self._stats_cache.update(s._stats())
         return self._stats_cache
 
-    def _pprint(self, flat: bool, level: int = 1) -> str:
-        inner = ", ".join(s._pprint(True) for s in self._specifiers)
-        text = "Zip(%s)" % inner
-        if self._lexorder is not None:
-            text += ".lexsort(%s)" % ", ".join(repr(o) for o in self._lexorder)
-        return text
+    def _pprint(self, flat: bool, level: int = 1, changed_only: bool | None = None) -> str:
+        changed_only = not flat if changed_only is None else changed_only
+        inner = ", ".join(s._pprint(True, changed_only=changed_only) for s in self._specifiers)
+        return self._with_lexsort("Zip(%s)" % inner)

@@ -122,9 +122,11 @@ def test_repr_rebuilds_and_str_is_pretty():
         * lancet.Zip(lancet.List("p", [1, 2]), lancet.List("q", [3, 4]))
     rebuilt = eval(repr(space), vars(sweep.args))
     assert rebuilt.specs == space.specs
-    assert repr(space).startswith("(Range(key='a',start_value=0,end_value=1,steps=3) + List(")
+    assert repr(space).startswith("(Range(key='a',start_value=0,end_value=1,steps=3,fp_precision=4) + List(")
     text = str(lancet.Args(a=4, b=6))
-    assert text == "Args(\n  fp_precision=4,\n  a=4,\n  b=6\n)"
+    assert text == "Args(\n   a=4,\n   b=6\n)"  # as Lancet prints it: 3 spaces, defaults left out
+    assert repr(lancet.List("a", [1])) == "List(key='a',values=[1],fp_precision=4)"
+    assert str(lancet.Range("a", 0, 1)) == "Range(\n   key='a',\n   start_value=0,\n   end_value=1\n)"
 
 
 def test_copy_and_dframe():
@@ -194,3 +196,12 @@ def test_points_are_fresh_dicts():
     p = next(space.iter_specs())
     p["a"] = 99
     assert space.specs == [{"a": 1, "b": 2}]
+
+
+def test_lexsort_reorders_the_varying_keys_and_its_repr_rebuilds_it():
+    space = (lancet.List("a", [1, 2]) * lancet.List("b", [3, 4])).lexsort("-b", "+a")
+    assert space.specs == [{"a": 1, "b": 4}, {"a": 2, "b": 4}, {"a": 1, "b": 3}, {"a": 2, "b": 3}]
+    assert space.varying_keys == ["b", "a"]  # b now varies slowest, as Lancet reports it
+    assert repr(space) == ("(List(key='a',values=[1, 2],fp_precision=4) * List(key='b',values=[3, 4],"
+                           "fp_precision=4)).lexsort('-b', '+a')")
+    assert eval(repr(space), vars(sweep.args)).specs == space.specs
