@@ -81,7 +81,8 @@ class ShellCommand(Command):
 
     executable = param.String(default=None, allow_None=True, constant=True, doc="The program every task runs.")
     args = param.List(default=[], doc="Fixed arguments placed right after the executable.")
-    posargs = param.List(default=[], doc="Keys whose values are passed as positional arguments, in order.")
+    posargs = param.List(default=[], doc="Keys whose values are passed as positional arguments, in order, "
+                                         "after the options (as Lancet places them).")
     short_prefix = param.String(default="-", doc="Prefix of one-letter option names.")
     long_prefix = param.String(default="--", doc="Prefix of longer option names.")
     expansions = param.Dict(default={}, doc="Extra options computed per task: callables (spec, info, tid) or values.")
@@ -105,7 +106,7 @@ class ShellCommand(Command):
             if v is not True:
                 options.append(v)
         posargs = [expanded[p] if p in expanded else p(spec, info, tid) for p in self.posargs]
-        return [self.executable] + [str(a) for a in self.args] + [str(el) for el in posargs + options]
+        return [self.executable] + [str(a) for a in self.args] + [str(el) for el in options + posargs]
 
     def verify(self, args: BaseArgs) -> None:
         _check_executable(self.executable)

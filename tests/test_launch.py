@@ -248,7 +248,7 @@ def test_python_api_launcher_and_review_and_launch(tmp_path):
 def test_shell_command_semantics():
     cmd = sweep.ShellCommand("prog", posargs=["pos"], expansions={"out": sweep.ShellCommand.Expand("{batch_name}_{tid}.o")})
     argv = cmd({"pos": "p", "flag": True, "off": False, "a": 1, "long": 2.5}, 3, {"batch_name": "b"})
-    assert argv == ["prog", "p", "--out", "b_3.o", "--flag", "-a", "1", "--long", "2.5"]
+    assert argv == ["prog", "--out", "b_3.o", "--flag", "-a", "1", "--long", "2.5", "p"]  # posargs last, as Lancet
     lf = sweep.ShellCommand.LongFilename(".npz")({"a": 1, "c": 2}, {"root_directory": "/r", "batch_name": "b",
                                                                     "varying_keys": ["a"]}, 4)
     assert lf == "/r/b_a=1_tid=4.npz"
