@@ -262,3 +262,16 @@ def test_custom_file_reads_with_the_users_functions(tmp_path):
     with pytest.raises(SweepError) as e:
         reader.save("x.txt", a=1)
     assert str(e.value) == "CustomFile cannot save files; it only reads them with data_fn and metadata_fn"
+
+
+def test_a_root_written_by_the_real_lancet(tmp_path):
+    root = str(tmp_path / "2026-12-04_2246-lancet_made")
+    shutil.copytree(os.path.join(os.path.dirname(__file__), "data", "2026-12-04_2246-lancet_made"), root)
+    df, warned = collate_warnings(root)
+    assert warned == []
+    assert df["x"].tolist() == [1, 2, 3] and df["seed"].tolist() == [7, 7, 7]
+    assert df["score"].tolist() == [10.0, 20.0, 30.0] and df["half"].tolist() == [0.5, 1.0, 1.5]
+    assert df["_stdout"][2] == os.path.join(root, "streams", "lancet_made_224605_tid_2.o.2")  # not /tmp/lgen/out
+    [launch] = sweep.Output(str(tmp_path))
+    assert launch.tids == [0, 1, 2] and launch.specs[1] == {"x": 2, "seed": 7}
+    assert launch.info["batch_name"] == "lancet_made"
