@@ -31,6 +31,16 @@ class Command(param.Parameterized):
     def __call__(self, spec: dict, tid: int | None = None, info: dict | None = None) -> list[str]:
         raise NotImplementedError
 
+    _repr_always: tuple[str, ...] = ("executable",)  # shown even at their defaults (as Lancet does)
+    _repr_never: tuple[str, ...] = ("name",)
+
+    def __repr__(self) -> str:
+        """The constructor call that rebuilds the command: Lancet's arguments, then whatever was changed."""
+        items = [(k, getattr(self, k)) for k in self._repr_always]
+        items += [(k, getattr(self, k)) for k, p in self.param.objects("existing").items()
+                  if k not in self._repr_always and k not in self._repr_never and getattr(self, k) != p.default]
+        return "%s(%s)" % (type(self).__name__, ",".join("%s=%r" % kv for kv in items))
+
     def run_dir(self, spec: dict, tid: int, info: dict) -> str | None:
         """The run directory name the task will create inside the root, when known in advance."""
         return None
@@ -87,6 +97,9 @@ class ShellCommand(Command):
     long_prefix = param.String(default="--", doc="Prefix of longer option names.")
     expansions = param.Dict(default={}, doc="Extra options computed per task: callables (spec, info, tid) or values.")
 
+    _repr_always = ("executable", "posargs", "long_prefix")
+    _repr_never = ("name", "do_format")
+
     def __init__(self, executable: str, posargs: list | None = None, short_prefix: str = "-",
                  long_prefix: str = "--", **params: Any):
         super().__init__(executable=executable, do_format=False, posargs=list(posargs or []),
@@ -114,6 +127,10 @@ class ShellCommand(Command):
             if not callable(p) and p not in args and p not in self.expansions:
                 raise SweepError("command: positional argument %r is not a key of the space" % p)
 
+    def summary(self) -> None:
+        print("Command executable: %s" % self.executable)
+        print("Long prefix: %r" % self.long_prefix)
+
     def describe(self) -> dict:
         return {"kind": "ShellCommand", "executable": self.executable, "args": [str(a) for a in self.args]}
 
@@ -122,6 +139,9 @@ class ShellCommand(Command):
 
         def __call__(self, spec: dict, info: dict, tid: int) -> str:
             return info["root_directory"]
+
+        def __repr__(self) -> str:
+            return "ShellCommand.RootDirectory()"
 
     class LongFilename:
         """Expansion: a file in the root named by the tid and the varying keys."""
@@ -135,6 +155,10 @@ class ShellCommand(Command):
             basename = "_".join("%s=%s" % (k, v) for k, v in sorted(params))
             return os.path.join(info["root_directory"], "%s_%s%s" % (info["batch_name"], basename, self.extension))
 
+        def __repr__(self) -> str:
+            items = [self.extension, self.excluding] if self.excluding else [self.extension]
+            return "ShellCommand.LongFilename(%s)" % ", ".join(map(repr, items))
+
     class Expand:
         """Expansion: a format template over the spec, the launch info and the tid."""
 
@@ -147,6 +171,9 @@ class ShellCommand(Command):
             values.update(info)
             return self.template.format(**values)
 
+        def __repr__(self) -> str:
+            return "ShellCommand.Expand(%r)" % self.template
+
 
 class RunBatchCommand(Command):
     """One `sweep run-batch` invocation per point; the run directory is named by the varying keys and the tid."""
@@ -157,6 +184,9 @@ class RunBatchCommand(Command):
     allow_unused = param.Boolean(default=False, doc="Allow parameters the script does not declare.")
     abbreviations = param.Dict(default={}, doc="Key order and short names for run directory names.")
     max_name_length = param.Integer(default=200, bounds=(20, None), doc="Longest run directory name.")
+
+    _repr_always = ("script",)
+    _repr_never = ("name", "executable")
 
     def __init__(self, script: str, **params: Any):
         super().__init__(executable=sys.executable, script=os.path.abspath(script), **params)

@@ -76,3 +76,19 @@ def test_set_fp_precision_and_the_base_class_name():
     assert lancet.Args(a=1.23456).specs == [{"a": 1.2346}]
     assert isinstance(lancet.List("a", [1]) * lancet.Range("b", 0, 1), lancet.Arguments)
     assert [lancet.fp_repr(v) for v in (0.5, "a", 3)] == ["0.5", "'a'", "3"]
+
+
+def test_the_info_records_the_launcher_as_a_call_that_rebuilds_it(tmp_path):
+    import json
+
+    args = lancet.List("x", [1, 2]) * lancet.Args(y=0.5)
+    cmd = lancet.ShellCommand("echo", posargs=["x"], expansions={"f": lancet.ShellCommand.LongFilename(".txt")})
+    outcome = lancet.Launcher("demo", args, cmd, output_directory=str(tmp_path), max_concurrency=1, quiet=True)()
+    text = json.load(open(os.path.join(outcome.root, "demo.info")))["launcher"]
+    assert text.startswith("Launcher(batch_name='demo',args=List(key='x',values=[1, 2],fp_precision=4) * "
+                           "Args(fp_precision=4,y=0.5),command=ShellCommand(executable='echo',posargs=['x'],"
+                           "long_prefix='--',expansions={'f': ShellCommand.LongFilename('.txt')}),description='',")
+    rebuilt = eval(text, {k: getattr(lancet, k) for k in lancet.__all__})
+    assert rebuilt.args.specs == args.specs and rebuilt.max_concurrency == 1
+    info = {"root_directory": "/r", "batch_name": "demo", "varying_keys": ["x"]}
+    assert rebuilt.command({"x": 1, "y": 0.5}, 0, info) == cmd({"x": 1, "y": 0.5}, 0, info)

@@ -40,6 +40,9 @@ class Outcome:
         return 1 if self.failed or self.not_started else 0
 
 
+MAX_INFO_REPR = 100_000  # characters of the launcher's repr kept in the .info
+
+
 def git_metadata(paths: list[str]) -> dict:
     from ..batch import git_state
 
@@ -162,8 +165,11 @@ class BaseLauncher(param.Parameterized):
             "spec": os.path.basename(self.spec_path) if self.spec_path else None,
         })
         full = dict(info)
+        launcher = repr(self)
+        if len(launcher) > MAX_INFO_REPR:  # a long explicit list of points: the .log holds them all anyway
+            launcher = launcher[:MAX_INFO_REPR] + "... (cut; every point is in the .log)"
         full.update({
-            "launcher": repr(self), "platform": platform.platform(), "host": platform.node(),
+            "launcher": launcher, "platform": platform.platform(), "host": platform.node(),
             "commandline": sys.argv, "start_time": time.time(), "end_time": None,
             "versions": versions(), "metadata": dict(self.metadata, git=git_metadata(
                 [p for p in (self.spec_path, script) if p])),
@@ -199,15 +205,22 @@ class BaseLauncher(param.Parameterized):
     def summary(self) -> None:
         print("Type: %s" % type(self).__name__)
         print("Batch Name: %r" % self.batch_name)
-        print("Tag: %r" % self.tag)
-        print("Root directory: %r" % os.path.join(self.output_directory, "<timestamp>-%s" % self.batch_name))
+        if self.tag:
+            print("Tag: %s" % self.tag)
+        print("Root directory: %r" % self.get_root_directory())
         print("Maximum concurrency: %s" % self.max_concurrency)
         if self.description:
             print("Description: %s" % self.description)
 
+    _REPR_ALWAYS = ("batch_name", "args", "command", "description", "tag", "output_directory", "subdir", "metadata")
+    _REPR_NEVER = ("name", "timestamp", "quiet", "spec_path")
+
     def __repr__(self) -> str:
-        return "%s(batch_name=%r,output_directory=%r,max_concurrency=%r)" % (
-            type(self).__name__, self.batch_name, self.output_directory, self.max_concurrency)
+        """The constructor call, as Lancet records it in the .info: its arguments, then whatever was changed."""
+        items = [(k, getattr(self, k)) for k in self._REPR_ALWAYS]
+        items += [(k, getattr(self, k)) for k, p in self.param.objects("existing").items()
+                  if k not in self._REPR_ALWAYS and k not in self._REPR_NEVER and getattr(self, k) != p.default]
+        return "%s(%s)" % (type(self).__name__, ",".join("%s=%r" % kv for kv in items))
 
 
 def task_entries(command: Command, points: Iterable[tuple[int, dict]], info: dict, root: str) -> Iterator[dict]:
