@@ -15,6 +15,7 @@ import param
 from . import layout
 from .args import BaseArgs
 from .errors import SweepError
+from .reprs import constructor_repr
 
 
 class Command(param.Parameterized):
@@ -36,10 +37,7 @@ class Command(param.Parameterized):
 
     def __repr__(self) -> str:
         """The constructor call that rebuilds the command: Lancet's arguments, then whatever was changed."""
-        items = [(k, getattr(self, k)) for k in self._repr_always]
-        items += [(k, getattr(self, k)) for k, p in self.param.objects("existing").items()
-                  if k not in self._repr_always and k not in self._repr_never and getattr(self, k) != p.default]
-        return "%s(%s)" % (type(self).__name__, ",".join("%s=%r" % kv for kv in items))
+        return constructor_repr(self, self._repr_always, self._repr_never)
 
     def run_dir(self, spec: dict, tid: int, info: dict) -> str | None:
         """The run directory name the task will create inside the root, when known in advance."""

@@ -18,6 +18,7 @@ from .. import __version__, layout
 from ..args import BaseArgs, Log
 from ..commands import Command
 from ..errors import SweepError
+from ..reprs import constructor_repr
 from . import state as statemod
 
 
@@ -217,10 +218,7 @@ class BaseLauncher(param.Parameterized):
 
     def __repr__(self) -> str:
         """The constructor call, as Lancet records it in the .info: its arguments, then whatever was changed."""
-        items = [(k, getattr(self, k)) for k in self._REPR_ALWAYS]
-        items += [(k, getattr(self, k)) for k, p in self.param.objects("existing").items()
-                  if k not in self._REPR_ALWAYS and k not in self._REPR_NEVER and getattr(self, k) != p.default]
-        return "%s(%s)" % (type(self).__name__, ",".join("%s=%r" % kv for kv in items))
+        return constructor_repr(self, self._REPR_ALWAYS, self._REPR_NEVER)
 
 
 def task_entries(command: Command, points: Iterable[tuple[int, dict]], info: dict, root: str) -> Iterator[dict]:
